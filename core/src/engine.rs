@@ -1,0 +1,784 @@
+//! The inner, non-FFI core: owns the database, the keystore, the clock and the
+//! in-memory vault key, and implements the lock (PIN, attempts, wipe, idle timeout,
+//! biometric wrap), accounts and codes. The exported `Authenticator` wraps one of these
+//! behind a mutex; enrollment and push extend it in their own modules.
+
+use crate::crypto::{self, Key256};
+use crate::error::{Error, Result};
+use crate::links::AccountLockPolicy;
+use crate::lock::{self, LockPolicy};
+use crate::otp::{self, AccountKind};
+use crate::platform::{BiometricKey, Clock, Keystore};
+use crate::vault::{self, AccountRow, Db, VaultState};
+use rusqlite::{params, TransactionBehavior};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// PBKDF2 work settings (tests lower them; the shipped default calibrates to ~250 ms).
+#[derive(Debug, Clone, Copy)]
+pub struct KdfSettings {
+    /// Calibration target.
+    pub target: Duration,
+    /// Never fewer iterations than this.
+    pub floor: u32,
+}
+
+impl Default for KdfSettings {
+    fn default() -> Self {
+        Self {
+            target: crypto::PBKDF2_TARGET,
+            floor: crypto::PBKDF2_MIN_ITERATIONS,
+        }
+    }
+}
+
+/// A code and when it stops being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeValue {
+    /// The code (digits, or Steam characters).
+    pub code: String,
+    /// TOTP/Steam: unix second at which it stops being valid.
+    pub valid_until: Option<i64>,
+    /// TOTP/Steam: the period.
+    pub period: Option<u32>,
+    /// HOTP: the counter used.
+    pub counter: Option<u64>,
+}
+
+/// In-memory lock status.
+#[derive(Debug, Clone)]
+pub struct LockStatus {
+    pub has_pin: bool,
+    pub locked: bool,
+    pub seconds_until_auto_lock: Option<u64>,
+    pub attempts_left: u32,
+    pub policy: LockPolicy,
+    pub biometric_enabled: bool,
+    pub wiped: bool,
+}
+
+/// The inner core.
+pub struct Engine {
+    pub(crate) db: Db,
+    pub(crate) path: PathBuf,
+    pub(crate) keystore: Arc<dyn Keystore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) kdf: KdfSettings,
+    /// Present while unlocked.
+    vault_key: Option<Key256>,
+    /// Key for data readable while locked (push server keys); None after a wipe.
+    pub(crate) device_data_key: Option<Key256>,
+    pub(crate) wiped: bool,
+    last_activity_ms: u64,
+    /// Decrypted secrets of TOTP/Steam accounts, kept while unlocked so a screen of
+    /// codes costs only the HMACs; cleared (zeroized) on lock.
+    secret_cache: std::collections::HashMap<String, Zeroizing<Vec<u8>>>,
+    /// When each push enrollment link was first seen (its `ttl` runs from then).
+    pub(crate) push_links_seen: std::collections::HashMap<String, i64>,
+    /// RSA size of new phone keys (4096; tests may lower it).
+    pub(crate) phone_key_bits: usize,
+    /// HTTP for the push protocol.
+    pub(crate) transport: Arc<dyn crate::push::transport::Transport>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("path", &self.path)
+            .field("unlocked", &self.vault_key.is_some())
+            .field("wiped", &self.wiped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the vault at `path`, creating it on first use.
+    pub fn open(
+        path: PathBuf,
+        keystore: Arc<dyn Keystore>,
+        clock: Arc<dyn Clock>,
+        kdf: KdfSettings,
+        transport: Arc<dyn crate::push::transport::Transport>,
+    ) -> Result<Self> {
+        let db = Db::open(&path)?;
+        let mut engine = Engine {
+            db,
+            path,
+            keystore,
+            clock,
+            kdf,
+            vault_key: None,
+            device_data_key: None,
+            wiped: false,
+            last_activity_ms: 0,
+            secret_cache: std::collections::HashMap::new(),
+            push_links_seen: std::collections::HashMap::new(),
+            phone_key_bits: crate::push::protocol::PHONE_KEY_BITS,
+            transport,
+        };
+        match engine.db.state()? {
+            None => engine.initialise()?,
+            Some(state) if state.wiped => engine.wiped = true,
+            Some(state) => {
+                let dk = engine.device_key()?;
+                engine.device_data_key = Some(crypto::derive_device_data_key(&dk)?);
+                let policy = engine.effective_policy()?;
+                if state.pin_salt.is_some() {
+                    // A crash between the last counter commit and the wipe: finish it.
+                    if state.failed_attempts >= policy.wipe_after_attempts {
+                        engine.wipe_all()?;
+                        return Ok(engine);
+                    }
+                } else {
+                    let vk = unwrap_vault_key(&state, &dk, None).map_err(|_| {
+                        Error::Keystore("the device key does not open this vault".into())
+                    })?;
+                    engine.vault_key = Some(vk);
+                }
+            }
+        }
+        engine.last_activity_ms = engine.clock.monotonic_millis();
+        Ok(engine)
+    }
+
+    fn device_key(&self) -> Result<Key256> {
+        let raw = self.keystore.get_or_create_device_key()?;
+        Key256::from_vec(raw)
+    }
+
+    /// First open (or start over after a wipe): new vault key wrapped by the device key.
+    fn initialise(&mut self) -> Result<()> {
+        let dk = self.device_key()?;
+        let vk = Key256::random()?;
+        let kek_salt = crypto::random_vec(32)?;
+        let kek = crypto::derive_kek(&dk, None, &kek_salt)?;
+        let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
+        let now = self.clock.now_unix_seconds();
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM vault_state", [])?;
+        tx.execute(
+            "INSERT INTO vault_state (id, wrapped_vault_key, kek_salt, created_at) VALUES (1, ?1, ?2, ?3)",
+            params![wrapped, kek_salt, now],
+        )?;
+        tx.commit()?;
+        self.device_data_key = Some(crypto::derive_device_data_key(&dk)?);
+        self.vault_key = Some(vk);
+        self.wiped = false;
+        Ok(())
+    }
+
+    fn state(&self) -> Result<VaultState> {
+        self.db
+            .state()?
+            .ok_or_else(|| Error::Storage("the vault state row is missing".into()))
+    }
+
+    // ------------------------------------------------------------------ policy
+
+    /// The app's own policy.
+    pub fn app_policy(&self) -> Result<LockPolicy> {
+        let s = self.state()?;
+        Ok(serde_json::from_str(&s.app_policy_json).unwrap_or_default())
+    }
+
+    /// The strictest of the app's policy and every account's requirements.
+    pub fn effective_policy(&self) -> Result<LockPolicy> {
+        let app = self.app_policy()?;
+        let strictest_account: AccountLockPolicy = self.db.conn_ref().query_row(
+            "SELECT COALESCE(MAX(lock_require_pin), 0), MIN(lock_wipe_after),
+                    MIN(lock_idle_seconds), MAX(lock_min_pin_length) FROM accounts",
+            [],
+            |r| {
+                Ok(AccountLockPolicy {
+                    require_pin: r.get(0)?,
+                    wipe_after: r.get(1)?,
+                    idle_seconds: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                    min_pin_length: r.get(3)?,
+                })
+            },
+        )?;
+        Ok(app.with_account(&strictest_account))
+    }
+
+    /// Sets the app's own policy. Requiring a PIN (or an idle timeout) needs a PIN.
+    pub fn set_app_policy(&mut self, policy: LockPolicy) -> Result<()> {
+        self.require_unlocked()?;
+        policy.validate()?;
+        let has_pin = self.state()?.pin_salt.is_some();
+        if (policy.require_pin || policy.idle_timeout_seconds.is_some()) && !has_pin {
+            return Err(Error::PinRequired);
+        }
+        let json = serde_json::to_string(&policy).map_err(|e| Error::Internal(e.to_string()))?;
+        self.db.conn().execute(
+            "UPDATE vault_state SET app_policy = ?1 WHERE id = 1",
+            [json],
+        )?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ lock
+
+    fn now_ms(&self) -> u64 {
+        self.clock.monotonic_millis()
+    }
+
+    /// Drops the vault key and every decrypted secret from memory.
+    fn forget_vault_key(&mut self) {
+        self.vault_key = None;
+        self.secret_cache.clear();
+    }
+
+    /// Errors with `Wiped` after a wipe.
+    pub fn require_not_wiped(&self) -> Result<()> {
+        if self.wiped {
+            Err(Error::Wiped)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Returns the vault key, or `Locked` (also when the idle timeout has passed, which
+    /// locks the vault).
+    pub fn require_unlocked(&mut self) -> Result<Key256> {
+        self.require_not_wiped()?;
+        self.apply_idle_timeout()?;
+        self.vault_key.clone().ok_or(Error::Locked)
+    }
+
+    fn apply_idle_timeout(&mut self) -> Result<()> {
+        if self.vault_key.is_none() {
+            return Ok(());
+        }
+        let state = self.state()?;
+        if state.pin_salt.is_none() {
+            return Ok(());
+        }
+        if let Some(idle) = self.effective_policy()?.idle_timeout_seconds {
+            let elapsed = self.now_ms().saturating_sub(self.last_activity_ms);
+            if elapsed > idle.saturating_mul(1000) {
+                self.forget_vault_key();
+            }
+        }
+        Ok(())
+    }
+
+    /// The user did something: restarts the idle timer (if still unlocked).
+    pub fn report_activity(&mut self) -> Result<()> {
+        self.require_not_wiped()?;
+        self.apply_idle_timeout()?;
+        if self.vault_key.is_some() {
+            self.last_activity_ms = self.now_ms();
+        }
+        Ok(())
+    }
+
+    /// Locks now (no-op without a PIN: there would be nothing to unlock with).
+    pub fn lock(&mut self) -> Result<()> {
+        self.require_not_wiped()?;
+        if self.state()?.pin_salt.is_some() {
+            self.forget_vault_key();
+        }
+        Ok(())
+    }
+
+    /// Lock status for the UI.
+    pub fn lock_status(&mut self) -> Result<LockStatus> {
+        if self.wiped {
+            return Ok(LockStatus {
+                has_pin: false,
+                locked: true,
+                seconds_until_auto_lock: None,
+                attempts_left: 0,
+                policy: LockPolicy::default(),
+                biometric_enabled: false,
+                wiped: true,
+            });
+        }
+        self.apply_idle_timeout()?;
+        let state = self.state()?;
+        let policy = self.effective_policy()?;
+        let has_pin = state.pin_salt.is_some();
+        let locked = self.vault_key.is_none();
+        let seconds_until_auto_lock = match (has_pin, locked, policy.idle_timeout_seconds) {
+            (true, false, Some(idle)) => {
+                let elapsed = self.now_ms().saturating_sub(self.last_activity_ms);
+                Some(idle.saturating_mul(1000).saturating_sub(elapsed) / 1000)
+            }
+            _ => None,
+        };
+        Ok(LockStatus {
+            has_pin,
+            locked,
+            seconds_until_auto_lock,
+            attempts_left: policy
+                .wipe_after_attempts
+                .saturating_sub(state.failed_attempts),
+            policy,
+            biometric_enabled: state.biometric_wrapped_vault_key.is_some(),
+            wiped: false,
+        })
+    }
+
+    /// Commits one more failed attempt *before* the unwrap is tried; returns the count.
+    pub(crate) fn register_attempt(&mut self) -> Result<u32> {
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE vault_state SET failed_attempts = failed_attempts + 1 WHERE id = 1",
+            [],
+        )?;
+        let n: u32 = tx.query_row(
+            "SELECT failed_attempts FROM vault_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Checks `pin` by unwrapping the vault key, with the attempt counter and the wipe.
+    /// On success the vault is unlocked and the counter reset.
+    fn verify_pin(&mut self, pin: &str) -> Result<Key256> {
+        self.require_not_wiped()?;
+        let state = self.state()?;
+        let (Some(salt), Some(iterations)) = (state.pin_salt.clone(), state.pin_iterations) else {
+            return Err(Error::InvalidArgument("no PIN is set".into()));
+        };
+        let policy = self.effective_policy()?;
+        let count = self.register_attempt()?;
+        let dk = self.device_key()?;
+        let pin_key = crypto::pin_key(pin, &salt, iterations)?;
+        match unwrap_vault_key(&state, &dk, Some(&pin_key)) {
+            Ok(vk) => {
+                self.db.conn().execute(
+                    "UPDATE vault_state SET failed_attempts = 0 WHERE id = 1",
+                    [],
+                )?;
+                self.vault_key = Some(vk.clone());
+                self.last_activity_ms = self.now_ms();
+                Ok(vk)
+            }
+            Err(Error::Decrypt) => {
+                if count >= policy.wipe_after_attempts {
+                    self.wipe_all()?;
+                    Err(Error::Wiped)
+                } else {
+                    Err(Error::WrongPin {
+                        attempts_left: policy.wipe_after_attempts - count,
+                    })
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Unlocks with the PIN.
+    pub fn unlock(&mut self, pin: &str) -> Result<()> {
+        self.require_not_wiped()?;
+        if self.state()?.pin_salt.is_none() {
+            return Ok(());
+        }
+        self.verify_pin(pin).map(|_| ())
+    }
+
+    /// Wraps `vk` for `pin` (or for the device key alone) and returns the columns to store.
+    pub(crate) fn wrap_for_pin(&self, vk: &Key256, pin: Option<&str>) -> Result<PinWrap> {
+        let dk = self.device_key()?;
+        let kek_salt = crypto::random_vec(32)?;
+        let (pin_salt, iterations, pin_key) = match pin {
+            Some(pin) => {
+                let salt = crypto::random_vec(16)?;
+                let iterations = crypto::calibrate_pbkdf2(self.kdf.target, self.kdf.floor);
+                let pk = crypto::pin_key(pin, &salt, iterations)?;
+                (Some(salt), Some(iterations), Some(pk))
+            }
+            None => (None, None, None),
+        };
+        let kek = crypto::derive_kek(&dk, pin_key.as_ref(), &kek_salt)?;
+        let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
+        Ok(PinWrap {
+            wrapped,
+            kek_salt,
+            pin_salt,
+            iterations,
+        })
+    }
+
+    /// Stores a new wrap of the vault key in `tx` (one UPDATE: the old or the new PIN
+    /// works, never neither). Drops the biometric wrap only when the PIN is removed.
+    pub(crate) fn store_wrap(tx: &rusqlite::Transaction<'_>, w: &PinWrap) -> Result<()> {
+        tx.execute(
+            "UPDATE vault_state SET wrapped_vault_key = ?1, kek_salt = ?2, pin_salt = ?3,
+                 pin_iterations = ?4, failed_attempts = 0,
+                 biometric_wrapped_vault_key = CASE WHEN ?3 IS NULL THEN NULL ELSE biometric_wrapped_vault_key END
+             WHERE id = 1",
+            params![w.wrapped, w.kek_salt, w.pin_salt, w.iterations],
+        )?;
+        Ok(())
+    }
+
+    /// Sets the first PIN (the vault must be unlocked and have no PIN).
+    pub fn set_pin(&mut self, new_pin: &str) -> Result<()> {
+        let vk = self.require_unlocked()?;
+        if self.state()?.pin_salt.is_some() {
+            return Err(Error::InvalidArgument(
+                "a PIN is already set; change it instead".into(),
+            ));
+        }
+        lock::validate_pin(new_pin, self.effective_policy()?.min_pin_length)?;
+        let w = self.wrap_for_pin(&vk, Some(new_pin))?;
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::store_wrap(&tx, &w)?;
+        tx.commit()?;
+        self.last_activity_ms = self.now_ms();
+        Ok(())
+    }
+
+    /// Changes the PIN: re-wraps the vault key only (no account is re-encrypted).
+    pub fn change_pin(&mut self, old_pin: &str, new_pin: &str) -> Result<()> {
+        self.require_not_wiped()?;
+        if self.state()?.pin_salt.is_none() {
+            return Err(Error::InvalidArgument(
+                "no PIN is set; set one instead".into(),
+            ));
+        }
+        let min_len = self.effective_policy()?.min_pin_length;
+        lock::validate_pin(new_pin, min_len)?;
+        let vk = self.verify_pin(old_pin)?;
+        let w = self.wrap_for_pin(&vk, Some(new_pin))?;
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::store_wrap(&tx, &w)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes the PIN (refused while the policy requires one).
+    pub fn remove_pin(&mut self, pin: &str) -> Result<()> {
+        self.require_not_wiped()?;
+        if self.state()?.pin_salt.is_none() {
+            return Ok(());
+        }
+        if self.effective_policy()?.require_pin {
+            return Err(Error::PinRequired);
+        }
+        let vk = self.verify_pin(pin)?;
+        let w = self.wrap_for_pin(&vk, None)?;
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::store_wrap(&tx, &w)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Wipes all provisioned data, then deletes the device key. Afterwards every call
+    /// answers `Wiped` until `start_over`.
+    pub fn wipe_all(&mut self) -> Result<()> {
+        self.forget_vault_key();
+        self.device_data_key = None;
+        self.wiped = true;
+        self.db.wipe()?;
+        self.keystore.delete_device_key()?;
+        Ok(())
+    }
+
+    /// After a wipe: a fresh, empty vault under a new device key.
+    pub fn start_over(&mut self) -> Result<()> {
+        if !self.wiped {
+            return Err(Error::InvalidArgument(
+                "start_over is only for a wiped vault".into(),
+            ));
+        }
+        self.initialise()?;
+        self.last_activity_ms = self.now_ms();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ biometric
+
+    /// Adds the biometric wrap of the vault key (needs an unlocked vault with a PIN).
+    pub fn enable_biometric(&mut self, key: &dyn BiometricKey) -> Result<()> {
+        let vk = self.require_unlocked()?;
+        if self.state()?.pin_salt.is_none() {
+            return Err(Error::PinRequired);
+        }
+        let canary = crypto::seal(&vk, vault::BIOMETRIC_AAD, b"authcore-vault-key")?;
+        let platform = key.wrap(vk.as_bytes().to_vec())?;
+        let mut blob = Vec::with_capacity(4 + canary.len() + platform.len());
+        blob.extend_from_slice(&u32::try_from(canary.len()).unwrap_or(0).to_be_bytes());
+        blob.extend_from_slice(&canary);
+        blob.extend_from_slice(&platform);
+        self.db.conn().execute(
+            "UPDATE vault_state SET biometric_wrapped_vault_key = ?1 WHERE id = 1",
+            [blob],
+        )?;
+        Ok(())
+    }
+
+    /// Removes the biometric wrap.
+    pub fn disable_biometric(&mut self) -> Result<()> {
+        self.require_not_wiped()?;
+        self.db.conn().execute(
+            "UPDATE vault_state SET biometric_wrapped_vault_key = NULL WHERE id = 1",
+            [],
+        )?;
+        Ok(())
+    }
+
+    /// Unlocks with the biometric wrap. The PIN failure counter is not reset (only a
+    /// correct PIN resets it). An invalidated platform key drops the wrap.
+    pub fn unlock_with_biometric(&mut self, key: &dyn BiometricKey) -> Result<()> {
+        self.require_not_wiped()?;
+        let state = self.state()?;
+        let blob = state
+            .biometric_wrapped_vault_key
+            .ok_or_else(|| Error::InvalidArgument("biometric unlock is not enabled".into()))?;
+        let policy = self.effective_policy()?;
+        if state.failed_attempts >= policy.wipe_after_attempts {
+            self.wipe_all()?;
+            return Err(Error::Wiped);
+        }
+        let (canary, platform) = split_biometric_blob(&blob)?;
+        let raw = match key.unwrap(platform.to_vec()) {
+            Ok(raw) => Zeroizing::new(raw),
+            Err(e) => {
+                let err: Error = e.into();
+                if matches!(err, Error::BiometricInvalidated(_)) {
+                    self.disable_biometric()?;
+                }
+                return Err(err);
+            }
+        };
+        let vk = Key256::from_vec(raw.to_vec())
+            .map_err(|_| Error::BiometricInvalidated("bad key".into()))?;
+        if crypto::open(&vk, vault::BIOMETRIC_AAD, canary).is_err() {
+            self.disable_biometric()?;
+            return Err(Error::BiometricInvalidated(
+                "the biometric wrap does not match the vault".into(),
+            ));
+        }
+        self.vault_key = Some(vk);
+        self.last_activity_ms = self.now_ms();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ accounts
+
+    /// Accounts in display order (readable while locked: no secrets in them).
+    pub fn accounts(&self) -> Result<Vec<AccountRow>> {
+        self.require_not_wiped()?;
+        self.db.accounts()
+    }
+
+    /// Renames an account (the name; the issuer stays).
+    pub fn rename(&mut self, id: &str, new_name: &str) -> Result<()> {
+        self.require_not_wiped()?;
+        let new_name = new_name.trim();
+        if new_name.is_empty() {
+            return Err(Error::InvalidArgument("the new name is empty".into()));
+        }
+        let n = self.db.conn().execute(
+            "UPDATE accounts SET name = ?2 WHERE id = ?1",
+            params![id, new_name],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("account {id}")));
+        }
+        Ok(())
+    }
+
+    /// Sets the display order: `ids` must list every account exactly once.
+    pub fn reorder(&mut self, ids: &[String]) -> Result<()> {
+        self.require_not_wiped()?;
+        let mut existing: Vec<String> = self.db.accounts()?.into_iter().map(|a| a.id).collect();
+        let mut wanted = ids.to_vec();
+        existing.sort();
+        wanted.sort();
+        if existing != wanted {
+            return Err(Error::InvalidArgument(
+                "the new order must list every account exactly once".into(),
+            ));
+        }
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (i, id) in ids.iter().enumerate() {
+            tx.execute(
+                "UPDATE accounts SET sort_order = ?2 WHERE id = ?1",
+                params![id, i as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes an account (with its push token and challenges). Needs an unlocked vault:
+    /// deleting relaxes the policy, so a thief must not be able to do it.
+    pub fn delete(&mut self, id: &str) -> Result<()> {
+        self.require_unlocked()?;
+        let n = self
+            .db
+            .conn()
+            .execute("DELETE FROM accounts WHERE id = ?1", [id])?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("account {id}")));
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ codes
+
+    /// Decrypts an account's secret.
+    pub(crate) fn secret_of(&self, vk: &Key256, a: &AccountRow) -> Result<Zeroizing<Vec<u8>>> {
+        crypto::open(vk, &vault::secret_aad(&a.id), &a.sealed_secret)
+    }
+
+    /// The decrypted secret of a time-based account, from the unlocked-session cache.
+    fn cached_secret(&mut self, vk: &Key256, a: &AccountRow) -> Result<&[u8]> {
+        if !self.secret_cache.contains_key(&a.id) {
+            let s = self.secret_of(vk, a)?;
+            self.secret_cache.insert(a.id.clone(), s);
+        }
+        self.secret_cache
+            .get(&a.id)
+            .map(|s| s.as_slice())
+            .ok_or_else(|| Error::Internal("secret cache".into()))
+    }
+
+    /// Codes of every time-based (TOTP/Steam) account at `unix_time`, in display order.
+    /// HOTP accounts are left out: their codes consume the counter and are only given
+    /// on request.
+    pub fn time_codes_at(&mut self, unix_time: i64) -> Result<Vec<(String, CodeValue)>> {
+        let vk = self.require_unlocked()?;
+        let t = u64::try_from(unix_time)
+            .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
+        let accounts = self.db.accounts()?;
+        let mut out = Vec::with_capacity(accounts.len());
+        for a in accounts {
+            if !matches!(a.kind, AccountKind::Totp | AccountKind::Steam) {
+                continue;
+            }
+            let (alg, digits, period, kind) = (a.algorithm, a.digits, a.period, a.kind);
+            let secret = self.cached_secret(&vk, &a)?;
+            let code = if kind == AccountKind::Steam {
+                otp::steam(secret, t)?
+            } else {
+                otp::totp(secret, alg, digits, period, t)?
+            };
+            let p = i64::from(period);
+            out.push((
+                a.id,
+                CodeValue {
+                    code,
+                    valid_until: Some((unix_time / p + 1) * p),
+                    period: Some(period),
+                    counter: None,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The code of an account at `unix_time`. HOTP: the counter is incremented and
+    /// committed before the code is returned (`unix_time` is ignored).
+    pub fn code_at(&mut self, id: &str, unix_time: i64) -> Result<CodeValue> {
+        let vk = self.require_unlocked()?;
+        let a = self.db.account(id)?;
+        let t = u64::try_from(unix_time)
+            .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
+        let now = self.clock.now_unix_seconds();
+        match a.kind {
+            AccountKind::Totp | AccountKind::Steam => {
+                let secret = self.cached_secret(&vk, &a)?;
+                let code = if a.kind == AccountKind::Steam {
+                    otp::steam(secret, t)?
+                } else {
+                    otp::totp(secret, a.algorithm, a.digits, a.period, t)?
+                };
+                let period = i64::from(a.period);
+                let valid_until = (unix_time / period + 1) * period;
+                Ok(CodeValue {
+                    code,
+                    valid_until: Some(valid_until),
+                    period: Some(a.period),
+                    counter: None,
+                })
+            }
+            AccountKind::Hotp => {
+                let secret = self.secret_of(&vk, &a)?;
+                let tx = self
+                    .db
+                    .conn()
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let counter: i64 =
+                    tx.query_row("SELECT counter FROM accounts WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?;
+                let counter = counter as u64;
+                let next = counter.checked_add(1).ok_or_else(|| {
+                    Error::InvalidArgument("the HOTP counter is exhausted".into())
+                })?;
+                tx.execute(
+                    "UPDATE accounts SET counter = ?2, last_used_at = ?3 WHERE id = ?1",
+                    params![id, next as i64, now],
+                )?;
+                tx.commit()?;
+                let code = otp::hotp(&secret, a.algorithm, a.digits, counter)?;
+                Ok(CodeValue {
+                    code,
+                    valid_until: None,
+                    period: None,
+                    counter: Some(counter),
+                })
+            }
+            AccountKind::Push => Err(Error::NotSupported(
+                "a push account has no code; use its linked OTP account".into(),
+            )),
+        }
+    }
+}
+
+pub(crate) struct PinWrap {
+    wrapped: Vec<u8>,
+    kek_salt: Vec<u8>,
+    pin_salt: Option<Vec<u8>>,
+    iterations: Option<u32>,
+}
+
+fn unwrap_vault_key(state: &VaultState, dk: &Key256, pin_key: Option<&Key256>) -> Result<Key256> {
+    let wrapped = state
+        .wrapped_vault_key
+        .as_ref()
+        .ok_or_else(|| Error::Storage("the wrapped vault key is missing".into()))?;
+    let kek = crypto::derive_kek(dk, pin_key, &state.kek_salt)?;
+    let raw = crypto::open(&kek, vault::VAULT_KEY_AAD, wrapped)?;
+    Key256::from_vec(raw.to_vec())
+}
+
+fn split_biometric_blob(blob: &[u8]) -> Result<(&[u8], &[u8])> {
+    let bad = || Error::Storage("the biometric wrap is malformed".into());
+    let len_bytes: [u8; 4] = blob
+        .get(..4)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let len = u32::from_be_bytes(len_bytes) as usize;
+    let canary = blob.get(4..4 + len).ok_or_else(bad)?;
+    let platform = blob.get(4 + len..).ok_or_else(bad)?;
+    Ok((canary, platform))
+}

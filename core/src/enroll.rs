@@ -1,0 +1,316 @@
+//! Enrollment service: one path for a scanned QR text, a pasted link or a QR image.
+//! `preview` says what would be added (with warnings and the code it would show now)
+//! and changes nothing; `add` stores it in one transaction, refusing duplicates.
+
+use crate::crypto::{self, Key256};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::links::{self, AccountLockPolicy, Batch, OtpEntry, ParsedLink};
+use crate::otp::{self, AccountKind, Algorithm};
+use crate::vault::{self, AccountRow, Db};
+use rusqlite::TransactionBehavior;
+
+/// One account a link would add.
+#[derive(Debug, Clone)]
+pub struct PreviewItem {
+    pub kind: AccountKind,
+    pub issuer: String,
+    pub name: String,
+    pub algorithm: Algorithm,
+    pub digits: u8,
+    pub period: u32,
+    pub counter: u64,
+    pub weak_secret: bool,
+    pub current_code: Option<String>,
+    pub already_enrolled: bool,
+    pub tls_verify: bool,
+    pub policy: AccountLockPolicy,
+}
+
+/// What a link would add.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub items: Vec<PreviewItem>,
+    pub warnings: Vec<String>,
+    pub batch: Option<Batch>,
+    /// The link requires a PIN and none is set: call `add_with_pin`.
+    pub requires_pin: bool,
+}
+
+/// What `add` stored.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub account_ids: Vec<String>,
+    pub warnings: Vec<String>,
+    pub batch: Option<Batch>,
+}
+
+/// A fresh random account id (16 hex characters).
+pub fn new_account_id() -> Result<String> {
+    Ok(data_encoding::HEXLOWER.encode(&crypto::random_vec(8)?))
+}
+
+/// Decodes a QR code in PNG or JPEG bytes into its text.
+pub fn decode_qr_image(bytes: &[u8]) -> Result<String> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|_| Error::InvalidEnrollment("the image is not a readable PNG or JPEG".into()))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    if grids.is_empty() {
+        return Err(Error::InvalidEnrollment(
+            "no QR code found in the image".into(),
+        ));
+    }
+    let mut last_err = None;
+    for g in grids {
+        match g.decode() {
+            Ok((_, content)) => return Ok(content),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(Error::InvalidEnrollment(format!(
+        "the QR code could not be decoded ({})",
+        last_err.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+fn code_now(e: &OtpEntry, now: i64) -> Option<String> {
+    let t = u64::try_from(now).ok()?;
+    match e.kind {
+        AccountKind::Totp => otp::totp(&e.secret, e.algorithm, e.digits, e.period, t).ok(),
+        AccountKind::Steam => otp::steam(&e.secret, t).ok(),
+        AccountKind::Hotp => otp::hotp(&e.secret, e.algorithm, e.digits, e.counter).ok(),
+        AccountKind::Push => None,
+    }
+}
+
+impl Engine {
+    /// True if an account with the same kind, issuer, name and secret is stored.
+    fn is_enrolled(&self, vk: &Key256, existing: &[AccountRow], e: &OtpEntry) -> Result<bool> {
+        for a in existing {
+            if a.kind == e.kind
+                && a.issuer.eq_ignore_ascii_case(&e.issuer)
+                && a.name.eq_ignore_ascii_case(&e.name)
+            {
+                let s = self.secret_of(vk, a)?;
+                if crypto::ct_eq(&s, &e.secret) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Parses `link` and reports what `add` would store. Changes nothing.
+    pub fn preview(&mut self, link: &str) -> Result<Preview> {
+        let vk = self.require_unlocked()?;
+        let has_pin = self.db.state()?.is_some_and(|s| s.pin_salt.is_some());
+        let now = self.clock.now_unix_seconds();
+        match links::parse_link(link)? {
+            ParsedLink::Otp {
+                entries,
+                batch,
+                warnings,
+            } => {
+                let existing = self.db.accounts()?;
+                let mut items = Vec::new();
+                let mut requires_pin = false;
+                for e in &entries {
+                    requires_pin |= e.policy.require_pin && !has_pin;
+                    items.push(PreviewItem {
+                        kind: e.kind,
+                        issuer: e.issuer.clone(),
+                        name: e.name.clone(),
+                        algorithm: e.algorithm,
+                        digits: e.digits,
+                        period: e.period,
+                        counter: e.counter,
+                        weak_secret: e.weak_secret(),
+                        current_code: code_now(e, now),
+                        already_enrolled: self.is_enrolled(&vk, &existing, e)?,
+                        tls_verify: true,
+                        policy: e.policy,
+                    });
+                }
+                Ok(Preview {
+                    items,
+                    warnings,
+                    batch,
+                    requires_pin,
+                })
+            }
+            ParsedLink::Push {
+                enrollment,
+                warnings,
+            } => {
+                let already = self.db.accounts()?.iter().any(|a| {
+                    a.kind == AccountKind::Push && a.serial.as_deref() == Some(&enrollment.serial)
+                });
+                Ok(Preview {
+                    items: vec![PreviewItem {
+                        kind: AccountKind::Push,
+                        issuer: enrollment.issuer.clone(),
+                        name: enrollment.name.clone(),
+                        algorithm: Algorithm::Sha256,
+                        digits: 0,
+                        period: 0,
+                        counter: 0,
+                        weak_secret: false,
+                        current_code: None,
+                        already_enrolled: already,
+                        tls_verify: enrollment.sslverify,
+                        policy: enrollment.policy,
+                    }],
+                    warnings,
+                    batch: None,
+                    requires_pin: enrollment.policy.require_pin && !has_pin,
+                })
+            }
+        }
+    }
+
+    /// Checks the PIN requirements of accounts about to be added.
+    pub(crate) fn check_pin_requirement(
+        &self,
+        policies: &[AccountLockPolicy],
+        new_pin: Option<&str>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<u8>> {
+        let state = self
+            .db
+            .state()?
+            .ok_or_else(|| Error::Storage("the vault state row is missing".into()))?;
+        let has_pin = state.pin_salt.is_some();
+        let mut after = self.effective_policy()?;
+        for p in policies {
+            after = after.with_account(p);
+        }
+        if has_pin {
+            if new_pin.is_some() {
+                return Err(Error::InvalidArgument(
+                    "a PIN is already set; use add without a new PIN".into(),
+                ));
+            }
+            if after.min_pin_length > crate::lock::MIN_PIN_LENGTH {
+                warnings.push(format!(
+                    "this account requires a PIN of at least {} digits; change your PIN if it is shorter",
+                    after.min_pin_length
+                ));
+            }
+            return Ok(None);
+        }
+        match (after.require_pin, new_pin) {
+            (true, None) => Err(Error::PinRequired),
+            (_, Some(pin)) => {
+                crate::lock::validate_pin(pin, after.min_pin_length)?;
+                Ok(Some(after.min_pin_length))
+            }
+            (false, None) => Ok(None),
+        }
+    }
+
+    /// Stores what `link` describes. `new_pin` sets the first PIN in the same
+    /// transaction when the link requires one and none is set.
+    pub fn add(&mut self, link: &str, new_pin: Option<&str>) -> Result<Added> {
+        let vk = self.require_unlocked()?;
+        match links::parse_link(link)? {
+            ParsedLink::Otp {
+                entries,
+                batch,
+                mut warnings,
+            } => {
+                let existing = self.db.accounts()?;
+                let mut fresh = Vec::new();
+                let mut skipped = 0;
+                for e in entries {
+                    if self.is_enrolled(&vk, &existing, &e)? {
+                        skipped += 1;
+                    } else {
+                        fresh.push(e);
+                    }
+                }
+                if fresh.is_empty() {
+                    return Err(Error::AlreadyEnrolled);
+                }
+                if skipped > 0 {
+                    warnings.push(format!(
+                        "{skipped} account(s) were already enrolled and were skipped"
+                    ));
+                }
+                let policies: Vec<_> = fresh.iter().map(|e| e.policy).collect();
+                let pin_min = self.check_pin_requirement(&policies, new_pin, &mut warnings)?;
+                let now = self.clock.now_unix_seconds();
+                let mut ids = Vec::new();
+                let mut rows = Vec::new();
+                for e in &fresh {
+                    let id = new_account_id()?;
+                    rows.push(AccountRow {
+                        id: id.clone(),
+                        kind: e.kind,
+                        issuer: e.issuer.clone(),
+                        name: e.name.clone(),
+                        algorithm: e.algorithm,
+                        digits: e.digits,
+                        period: e.period,
+                        counter: e.counter,
+                        sealed_secret: crypto::seal(&vk, &vault::secret_aad(&id), &e.secret)?,
+                        weak_secret: e.weak_secret(),
+                        serial: e.serial.clone(),
+                        lock_require_pin: e.policy.require_pin,
+                        lock_wipe_after: e.policy.wipe_after,
+                        lock_idle_seconds: e.policy.idle_seconds,
+                        lock_min_pin_length: e.policy.min_pin_length,
+                        sort_order: 0,
+                        created_at: now,
+                    });
+                    ids.push(id);
+                }
+                self.store_accounts(&vk, rows, new_pin.zip(pin_min), |_| Ok(()))?;
+                Ok(Added {
+                    account_ids: ids,
+                    warnings,
+                    batch,
+                })
+            }
+            ParsedLink::Push {
+                enrollment,
+                warnings,
+            } => self.enroll_push(&vk, enrollment, warnings, new_pin),
+        }
+    }
+
+    /// Inserts `rows` (and the first PIN, and whatever `extra` writes) in one transaction.
+    pub(crate) fn store_accounts(
+        &mut self,
+        vk: &Key256,
+        mut rows: Vec<AccountRow>,
+        new_pin: Option<(&str, u8)>,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        // The PIN wrap (KDF calibration takes time) is computed before the transaction.
+        let pin_wrap = match new_pin {
+            Some((pin, min_len)) => {
+                crate::lock::validate_pin(pin, min_len)?;
+                Some(self.wrap_for_pin(vk, Some(pin))?)
+            }
+            None => None,
+        };
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut order = Db::next_sort_order(&tx)?;
+        for r in rows.iter_mut() {
+            r.sort_order = order;
+            order += 1;
+            Db::insert_account(&tx, r)?;
+        }
+        extra(&tx)?;
+        if let Some(w) = &pin_wrap {
+            Engine::store_wrap(&tx, w)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! Lock policy: PIN rules, attempts before wipe, idle timeout, and how the effective
+//! policy is computed as the strictest of the app's settings and every enrolled
+//! account's server requirements.
+
+use crate::error::{Error, Result};
+use crate::links::AccountLockPolicy;
+use serde::{Deserialize, Serialize};
+
+/// Shortest PIN ever accepted.
+pub const MIN_PIN_LENGTH: u8 = 4;
+/// Longest PIN accepted.
+pub const MAX_PIN_LENGTH: u8 = 16;
+/// Default and maximum number of consecutive wrong PINs before the wipe
+/// (NIST SP 800-63B rev. 4 ceiling for activation secrets).
+pub const MAX_WIPE_AFTER: u32 = 10;
+
+/// A lock policy: the app's own settings, or the effective one in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct LockPolicy {
+    /// An app PIN must be set.
+    pub require_pin: bool,
+    /// Consecutive wrong PINs that wipe all provisioned data (1..=10).
+    pub wipe_after_attempts: u32,
+    /// Seconds of inactivity after which the PIN is asked again (None: never).
+    pub idle_timeout_seconds: Option<u64>,
+    /// Minimum PIN length (4..=16).
+    pub min_pin_length: u8,
+}
+
+impl Default for LockPolicy {
+    fn default() -> Self {
+        Self {
+            require_pin: false,
+            wipe_after_attempts: MAX_WIPE_AFTER,
+            idle_timeout_seconds: None,
+            min_pin_length: MIN_PIN_LENGTH,
+        }
+    }
+}
+
+impl LockPolicy {
+    /// Checks the values are within the documented bounds.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_WIPE_AFTER).contains(&self.wipe_after_attempts) {
+            return Err(Error::InvalidArgument(format!(
+                "wipe_after_attempts must be between 1 and {MAX_WIPE_AFTER}"
+            )));
+        }
+        if !(MIN_PIN_LENGTH..=MAX_PIN_LENGTH).contains(&self.min_pin_length) {
+            return Err(Error::InvalidArgument(format!(
+                "min_pin_length must be between {MIN_PIN_LENGTH} and {MAX_PIN_LENGTH}"
+            )));
+        }
+        if self.idle_timeout_seconds == Some(0) {
+            return Err(Error::InvalidArgument(
+                "idle_timeout_seconds must be at least 1 (or none)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The stricter of two policies, field by field.
+    pub fn strictest(self, other: LockPolicy) -> LockPolicy {
+        LockPolicy {
+            require_pin: self.require_pin || other.require_pin,
+            wipe_after_attempts: self.wipe_after_attempts.min(other.wipe_after_attempts),
+            idle_timeout_seconds: match (self.idle_timeout_seconds, other.idle_timeout_seconds) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            min_pin_length: self.min_pin_length.max(other.min_pin_length),
+        }
+    }
+
+    /// Applies an account's server requirements on top of this policy.
+    pub fn with_account(self, a: &AccountLockPolicy) -> LockPolicy {
+        self.strictest(LockPolicy {
+            require_pin: a.require_pin,
+            wipe_after_attempts: a
+                .wipe_after
+                .unwrap_or(MAX_WIPE_AFTER)
+                .clamp(1, MAX_WIPE_AFTER),
+            idle_timeout_seconds: a.idle_seconds,
+            min_pin_length: a
+                .min_pin_length
+                .unwrap_or(MIN_PIN_LENGTH)
+                .clamp(MIN_PIN_LENGTH, MAX_PIN_LENGTH),
+        })
+    }
+}
+
+/// Checks a proposed PIN: digits only, `min_len..=16` long. The message never
+/// contains the PIN.
+pub fn validate_pin(pin: &str, min_len: u8) -> Result<()> {
+    if !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::InvalidPin("a PIN may contain digits only".into()));
+    }
+    let len = pin.len();
+    if len < usize::from(min_len) || len > usize::from(MAX_PIN_LENGTH) {
+        return Err(Error::InvalidPin(format!(
+            "a PIN must have between {min_len} and {MAX_PIN_LENGTH} digits"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strictest_takes_each_field_from_the_stricter_side() {
+        let app = LockPolicy {
+            require_pin: false,
+            wipe_after_attempts: 8,
+            idle_timeout_seconds: Some(300),
+            min_pin_length: 4,
+        };
+        let acc = AccountLockPolicy {
+            require_pin: true,
+            wipe_after: Some(5),
+            idle_seconds: Some(120),
+            min_pin_length: Some(6),
+        };
+        let p = app.with_account(&acc);
+        assert!(p.require_pin);
+        assert_eq!(p.wipe_after_attempts, 5);
+        assert_eq!(p.idle_timeout_seconds, Some(120));
+        assert_eq!(p.min_pin_length, 6);
+        let relaxed = app.with_account(&AccountLockPolicy::default());
+        assert_eq!(relaxed, app);
+    }
+
+    #[test]
+    fn pin_rules() {
+        assert!(validate_pin("1234", 4).is_ok());
+        assert!(validate_pin("123", 4).is_err());
+        assert!(validate_pin("12345", 6).is_err());
+        assert!(validate_pin("12a4", 4).is_err());
+        assert!(validate_pin(&"1".repeat(17), 4).is_err());
+        let msg = validate_pin("98765x", 4).unwrap_err().to_string();
+        assert!(!msg.contains("98765"));
+    }
+}

@@ -1,0 +1,257 @@
+//! Platform services the shell provides as foreign traits (`Keystore`, `BiometricKey`,
+//! `Clock`), and the desktop implementations of them: the OS keychain through the
+//! `keyring` crate, a user-only device-key file fallback, and the system clock.
+
+use crate::error::KeystoreError;
+use std::path::PathBuf;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// Holds the 256-bit device key that never leaves the platform's secure store.
+#[uniffi::export(with_foreign)]
+pub trait Keystore: Send + Sync {
+    /// Returns the device key, creating (and persisting) a random one on first use.
+    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError>;
+    /// Deletes the device key (after a wipe). Deleting a missing key is not an error.
+    fn delete_device_key(&self) -> Result<(), KeystoreError>;
+}
+
+/// A platform key that needs user presence (biometry) for every use: the second,
+/// optional wrap of the vault key. Android: a Keystore key with user authentication;
+/// iOS: a Secure Enclave key with `.biometryCurrentSet`.
+#[uniffi::export(with_foreign)]
+pub trait BiometricKey: Send + Sync {
+    /// Encrypts `plaintext` with the platform key (may prompt the user).
+    fn wrap(&self, plaintext: Vec<u8>) -> Result<Vec<u8>, KeystoreError>;
+    /// Decrypts what `wrap` returned (prompts the user). A changed biometric enrolment
+    /// must answer `KeyInvalidated`.
+    fn unwrap(&self, ciphertext: Vec<u8>) -> Result<Vec<u8>, KeystoreError>;
+    /// Deletes the platform key.
+    fn delete_key(&self) -> Result<(), KeystoreError>;
+}
+
+/// Time source: wall time for TOTP and a monotonic reading for the idle timeout.
+#[uniffi::export(with_foreign)]
+pub trait Clock: Send + Sync {
+    /// Seconds since the unix epoch (wall clock).
+    fn now_unix_seconds(&self) -> i64;
+    /// Milliseconds from an arbitrary fixed origin that never goes backwards.
+    fn monotonic_millis(&self) -> u64;
+}
+
+/// The real clock.
+pub struct SystemClock {
+    origin: std::time::Instant,
+}
+
+impl SystemClock {
+    /// A clock whose monotonic origin is now.
+    pub fn new() -> Self {
+        Self {
+            origin: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now_unix_seconds(&self) -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+    fn monotonic_millis(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> KeystoreError {
+    KeystoreError::Unavailable {
+        reason: e.to_string(),
+    }
+}
+
+fn random_key() -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    crate::crypto::random_vec(32)
+        .map(Zeroizing::new)
+        .map_err(unavailable)
+}
+
+/// Desktop keystore: the OS keychain through `keyring` (Secret Service on Linux,
+/// Keychain on macOS, Credential Manager on Windows). The key is stored hex-encoded
+/// under service `authenticator-core`, user = the vault id.
+#[derive(Debug)]
+pub struct OsKeystore {
+    service: String,
+    user: String,
+}
+
+impl OsKeystore {
+    /// A keystore entry for one vault (`vault_id` should be unique per vault file).
+    pub fn new(vault_id: &str) -> Self {
+        Self {
+            service: "authenticator-core".into(),
+            user: vault_id.into(),
+        }
+    }
+
+    fn entry(&self) -> Result<keyring::Entry, KeystoreError> {
+        keyring::Entry::new(&self.service, &self.user).map_err(unavailable)
+    }
+
+    /// Checks the OS keystore answers (reads the entry; a missing entry is fine).
+    pub fn probe(&self) -> Result<(), KeystoreError> {
+        match self.entry()?.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// True when the entry exists.
+    pub fn has_key(&self) -> Result<bool, KeystoreError> {
+        match self.entry()?.get_password() {
+            Ok(_) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl Keystore for OsKeystore {
+    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+        let entry = self.entry()?;
+        match entry.get_password() {
+            Ok(hex) => {
+                let hex = Zeroizing::new(hex);
+                data_encoding::HEXLOWER
+                    .decode(hex.as_bytes())
+                    .map_err(|_| unavailable("the stored device key is malformed"))
+            }
+            Err(keyring::Error::NoEntry) => {
+                let key = random_key()?;
+                let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(&key));
+                entry.set_password(&hex).map_err(unavailable)?;
+                Ok(key.to_vec())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        match self.entry()?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// Fallback for a desktop with no OS keystore: the device key in a file readable only
+/// by the user (mode 0600). It protects a copied database file on its own, but not
+/// against anyone who can read the user's files: see the README.
+#[derive(Debug)]
+pub struct FileKeystore {
+    path: PathBuf,
+}
+
+impl FileKeystore {
+    /// A key file at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    /// Where the key lives.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Keystore for FileKeystore {
+    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                if bytes.len() != 32 {
+                    return Err(unavailable("the device key file is not 32 bytes"));
+                }
+                Ok(bytes.to_vec())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = random_key()?;
+                if let Some(dir) = self.path.parent() {
+                    std::fs::create_dir_all(dir).map_err(unavailable)?;
+                }
+                write_private_file(&self.path, &key).map_err(unavailable)?;
+                Ok(key.to_vec())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            // Overwrite before unlinking (best effort on journaling file systems).
+            let zeros = vec![0u8; usize::try_from(meta.len()).unwrap_or(32)];
+            let _ = std::fs::write(&self.path, zeros);
+        }
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// In-memory keystore for tests and examples; never a shipped default.
+#[derive(Default)]
+pub struct MemoryKeystore {
+    key: std::sync::Mutex<Option<Zeroizing<Vec<u8>>>>,
+}
+
+impl MemoryKeystore {
+    /// An empty keystore.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Whether a key is held.
+    pub fn has_key(&self) -> bool {
+        self.key.lock().map(|k| k.is_some()).unwrap_or(false)
+    }
+}
+
+impl Keystore for MemoryKeystore {
+    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+        let mut guard = self.key.lock().map_err(|_| unavailable("poisoned"))?;
+        if guard.is_none() {
+            *guard = Some(random_key()?);
+        }
+        Ok(guard.as_ref().map(|k| k.to_vec()).unwrap_or_default())
+    }
+
+    fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        let mut guard = self.key.lock().map_err(|_| unavailable("poisoned"))?;
+        *guard = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,541 @@
+//! Push service (privacyIDEA protocol v1): enrollment with key exchange, challenges from
+//! push messages or polls, approve / decline / number matching, and push token rotation.
+//!
+//! Network calls are split from state changes (`prepare_*` under the engine lock, HTTP
+//! without it, `finish_*` under the lock again) so a slow server never blocks the UI's
+//! other calls.
+
+pub mod protocol;
+pub mod transport;
+
+use crate::crypto::{self, Key256};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::links::PushEnrollment;
+use crate::otp::{AccountKind, Algorithm};
+use crate::vault::{self, AccountRow, ChallengeRow};
+use protocol::WireChallenge;
+use rusqlite::params;
+use serde_json::Value;
+use std::collections::HashMap;
+use transport::Transport;
+use zeroize::Zeroizing;
+
+/// How long a challenge is answerable after it was first seen (privacyIDEA's default
+/// challenge validity). A poll that still lists it extends this.
+pub const CHALLENGE_LIFETIME_SECS: i64 = 120;
+/// Answered challenges are kept this long to refuse replays of their nonce.
+pub const ANSWERED_RETENTION_SECS: i64 = 24 * 3600;
+
+/// How a challenge arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChallengeSource {
+    /// From a push message (FCM / APNs).
+    Push,
+    /// From polling the server.
+    Poll,
+}
+
+impl ChallengeSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChallengeSource::Push => "push",
+            ChallengeSource::Poll => "poll",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        if s == "poll" {
+            ChallengeSource::Poll
+        } else {
+            ChallengeSource::Push
+        }
+    }
+}
+
+/// A pending challenge as the engine reports it.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub row: ChallengeRow,
+    pub serial: String,
+    pub tls_verify: bool,
+    pub requires_unlock: bool,
+    pub source: ChallengeSource,
+}
+
+/// A signed request ready to send.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    pub account_id: String,
+    pub serial: String,
+    pub url: String,
+    pub verify_tls: bool,
+    pub fields: Vec<(String, String)>,
+}
+
+impl SignedRequest {
+    fn pairs(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// Sends as GET (polls).
+    pub fn get(&self, t: &dyn Transport) -> Result<transport::HttpResponse> {
+        t.get(&self.url, &self.pairs(), self.verify_tls)
+    }
+
+    /// Sends as a form POST (answers, updates, enrollment).
+    pub fn post(&self, t: &dyn Transport) -> Result<transport::HttpResponse> {
+        t.post_form(&self.url, &self.pairs(), self.verify_tls)
+    }
+}
+
+/// What the server said to an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerOutcome {
+    pub accepted: bool,
+    pub display_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The kind of answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Approve { presence: Option<String> },
+    Decline { reason: Option<String> },
+}
+
+struct TokenInfo {
+    account: AccountRow,
+    url: String,
+    sslverify: bool,
+    server_key: Vec<u8>,
+}
+
+impl Engine {
+    fn push_token_info(&self, account: AccountRow) -> Result<TokenInfo> {
+        let row = self
+            .db
+            .push_token(&account.id)?
+            .ok_or_else(|| Error::Storage("push token row missing".into()))?;
+        let ddk = self.device_data_key.as_ref().ok_or(Error::Wiped)?;
+        let server_key = crypto::open(
+            ddk,
+            &vault::server_key_aad(&account.id),
+            &row.sealed_server_public_key,
+        )?;
+        Ok(TokenInfo {
+            account,
+            url: row.url,
+            sslverify: row.sslverify,
+            server_key: server_key.to_vec(),
+        })
+    }
+
+    fn push_account_by_serial(&self, serial: &str) -> Result<AccountRow> {
+        self.db
+            .accounts()?
+            .into_iter()
+            .find(|a| a.kind == AccountKind::Push && a.serial.as_deref() == Some(serial))
+            .ok_or_else(|| Error::NotFound(format!("push token {serial}")))
+    }
+
+    /// Enrolls a push token: generates the phone key, runs step 2, stores the token.
+    /// A failed step 2 stores nothing.
+    pub(crate) fn enroll_push(
+        &mut self,
+        vk: &Key256,
+        e: PushEnrollment,
+        mut warnings: Vec<String>,
+        new_pin: Option<&str>,
+    ) -> Result<crate::enroll::Added> {
+        if self
+            .db
+            .accounts()?
+            .iter()
+            .any(|a| a.kind == AccountKind::Push && a.serial.as_deref() == Some(&e.serial))
+        {
+            return Err(Error::AlreadyEnrolled);
+        }
+        let now = self.clock.now_unix_seconds();
+        let first_seen = *self.push_links_seen.entry(e.serial.clone()).or_insert(now);
+        let ttl_secs = i64::try_from(e.ttl_minutes.saturating_mul(60)).unwrap_or(i64::MAX);
+        if now.saturating_sub(first_seen) > ttl_secs {
+            return Err(Error::InvalidEnrollment(format!(
+                "the enrollment link expired ({} minutes after it was scanned)",
+                e.ttl_minutes
+            )));
+        }
+        let pin_min = self.check_pin_requirement(&[e.policy], new_pin, &mut warnings)?;
+        let key = protocol::generate_phone_key(self.phone_key_bits)?;
+        let fbtoken = match (
+            &e.poll_only,
+            self.db.state()?.and_then(|s| s.push_service_token),
+        ) {
+            (false, Some(t)) if !t.is_empty() => t,
+            _ => "no_firebase_token".to_string(),
+        };
+        let pubkey = protocol::spki_base64(&key.spki);
+        let form = [
+            ("enrollment_credential", e.enrollment_credential.as_str()),
+            ("serial", e.serial.as_str()),
+            ("fbtoken", fbtoken.as_str()),
+            ("pubkey", pubkey.as_str()),
+        ];
+        let resp = self.transport.post_form(&e.url, &form, e.sslverify)?;
+        let v = protocol::parse_answer(resp.status, &resp.body).map_err(|err| match err {
+            Error::Server {
+                status: 400,
+                message,
+            } => Error::InvalidEnrollment(format!(
+                "the server refused the enrollment credential ({message})"
+            )),
+            Error::Server { status: 404, .. } => Error::InvalidEnrollment(
+                "the server has no token waiting for this enrollment (already enrolled or expired)"
+                    .into(),
+            ),
+            other => other,
+        })?;
+        let server_key_b64 = v
+            .pointer("/detail/public_key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::InvalidEnrollment("the server sent no public key".into()))?;
+        let server_key = protocol::decode_server_key(server_key_b64)?;
+        let id = crate::enroll::new_account_id()?;
+        let ddk = self.device_data_key.clone().ok_or(Error::Wiped)?;
+        let sealed_server_key = crypto::seal(&ddk, &vault::server_key_aad(&id), &server_key)?;
+        let row = AccountRow {
+            id: id.clone(),
+            kind: AccountKind::Push,
+            issuer: e.issuer.clone(),
+            name: e.name.clone(),
+            algorithm: Algorithm::Sha256,
+            digits: 0,
+            period: 0,
+            counter: 0,
+            sealed_secret: crypto::seal(vk, &vault::secret_aad(&id), &key.pkcs8)?,
+            weak_secret: false,
+            serial: Some(e.serial.clone()),
+            lock_require_pin: e.policy.require_pin,
+            lock_wipe_after: e.policy.wipe_after,
+            lock_idle_seconds: e.policy.idle_seconds,
+            lock_min_pin_length: e.policy.min_pin_length,
+            sort_order: 0,
+            created_at: now,
+        };
+        let (url, sslverify, poll_only) = (e.url.clone(), e.sslverify, e.poll_only);
+        let id_for_tx = id.clone();
+        self.store_accounts(vk, vec![row], new_pin.zip(pin_min), move |tx| {
+            tx.execute(
+                "INSERT INTO push_tokens (account_id, url, sslverify, poll_only, server_public_key, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id_for_tx, url, sslverify, poll_only, sealed_server_key, now],
+            )?;
+            Ok(())
+        })?;
+        self.push_links_seen.remove(&e.serial);
+        Ok(crate::enroll::Added {
+            account_ids: vec![id],
+            warnings,
+            batch: None,
+        })
+    }
+
+    /// Verifies and stores one challenge. Replays of answered nonces and expired ones
+    /// are refused; a known pending nonce is returned as is (its expiry extended when
+    /// a poll lists it again).
+    pub(crate) fn ingest_challenge(
+        &mut self,
+        wire: &WireChallenge,
+        source: ChallengeSource,
+    ) -> Result<Challenge> {
+        self.require_not_wiped()?;
+        let account = self.push_account_by_serial(&wire.serial)?;
+        let info = self.push_token_info(account)?;
+        wire.verify(&info.server_key)?;
+        let now = self.clock.now_unix_seconds();
+        self.db.prune_challenges(now - ANSWERED_RETENTION_SECS)?;
+        if let Some(existing) = self.db.challenge(&wire.nonce)? {
+            if existing.state != "pending" {
+                return Err(Error::AlreadyAnswered);
+            }
+            if source == ChallengeSource::Poll {
+                self.db.conn().execute(
+                    "UPDATE challenges SET expires_at = MAX(expires_at, ?2) WHERE nonce = ?1",
+                    params![wire.nonce, now + CHALLENGE_LIFETIME_SECS],
+                )?;
+            } else if existing.expires_at < now {
+                return Err(Error::ChallengeExpired);
+            }
+        } else {
+            let row = ChallengeRow {
+                nonce: wire.nonce.clone(),
+                account_id: info.account.id.clone(),
+                title: wire.title.clone(),
+                question: wire.question.clone(),
+                presence_options: wire.presence_options(),
+                decline_reasons: wire.decline_reasons(),
+                url: wire.url.clone(),
+                sslverify: wire.sslverify.clone(),
+                source: source.as_str().into(),
+                received_at: now,
+                expires_at: now + CHALLENGE_LIFETIME_SECS,
+                state: "pending".into(),
+            };
+            self.db.insert_challenge(&row)?;
+        }
+        self.challenge_record(&wire.nonce)
+    }
+
+    fn challenge_record(&self, nonce: &str) -> Result<Challenge> {
+        let row = self
+            .db
+            .challenge(nonce)?
+            .ok_or_else(|| Error::NotFound(format!("challenge {nonce}")))?;
+        let account = self.db.account(&row.account_id)?;
+        let token = self
+            .db
+            .push_token(&account.id)?
+            .ok_or_else(|| Error::Storage("push token row missing".into()))?;
+        let has_pin = self.db.state()?.is_some_and(|s| s.pin_salt.is_some());
+        Ok(Challenge {
+            serial: account.serial.clone().unwrap_or_default(),
+            tls_verify: token.sslverify,
+            requires_unlock: has_pin,
+            source: ChallengeSource::parse(&row.source),
+            row,
+        })
+    }
+
+    /// A push message (FCM data / APNs userInfo) handed over unchanged.
+    pub fn receive_push(&mut self, data: &HashMap<String, String>) -> Result<Challenge> {
+        let wire = WireChallenge::from_map(data)?;
+        self.ingest_challenge(&wire, ChallengeSource::Push)
+    }
+
+    /// Pending, unexpired challenges (readable while locked).
+    pub fn pending_challenges(&mut self) -> Result<Vec<Challenge>> {
+        self.require_not_wiped()?;
+        let now = self.clock.now_unix_seconds();
+        let mut out = Vec::new();
+        for row in self.db.challenges("pending")? {
+            if row.expires_at >= now {
+                out.push(self.challenge_record(&row.nonce)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn phone_key(&self, vk: &Key256, account: &AccountRow) -> Result<Zeroizing<Vec<u8>>> {
+        self.secret_of(vk, account)
+    }
+
+    fn push_accounts(&self) -> Result<Vec<AccountRow>> {
+        Ok(self
+            .db
+            .accounts()?
+            .into_iter()
+            .filter(|a| a.kind == AccountKind::Push)
+            .collect())
+    }
+
+    /// Signed poll requests, one per push token (needs the vault unlocked: the phone
+    /// keys are vault secrets).
+    pub fn prepare_polls(&mut self) -> Result<Vec<SignedRequest>> {
+        let vk = self.require_unlocked()?;
+        let ts = protocol::timestamp(self.clock.now_unix_seconds());
+        let mut out = Vec::new();
+        for a in self.push_accounts()? {
+            let serial = a.serial.clone().unwrap_or_default();
+            let key = self.phone_key(&vk, &a)?;
+            let sig = protocol::sign(&key, &format!("{serial}|{ts}"))?;
+            let info = self.push_token_info(a)?;
+            out.push(SignedRequest {
+                account_id: info.account.id.clone(),
+                serial: serial.clone(),
+                url: info.url,
+                verify_tls: info.sslverify,
+                fields: vec![
+                    ("serial".into(), serial),
+                    ("timestamp".into(), ts.clone()),
+                    ("signature".into(), sig),
+                ],
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores the challenges of one poll answer; returns them (bad entries are skipped
+    /// and counted in the error list).
+    pub fn ingest_poll(
+        &mut self,
+        status: u16,
+        body: &str,
+    ) -> Result<(Vec<Challenge>, Vec<String>)> {
+        let v = protocol::parse_answer(status, body)?;
+        let list = v
+            .pointer("/result/value")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut got = Vec::new();
+        let mut problems = Vec::new();
+        for entry in &list {
+            match WireChallenge::from_json(entry)
+                .and_then(|w| self.ingest_challenge(&w, ChallengeSource::Poll))
+            {
+                Ok(c) => got.push(c),
+                Err(Error::AlreadyAnswered) => {}
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        Ok((got, problems))
+    }
+
+    /// Checks a challenge can be answered and signs the answer.
+    pub fn prepare_answer(&mut self, nonce: &str, answer: &Answer) -> Result<SignedRequest> {
+        let vk = self.require_unlocked()?;
+        let row = self
+            .db
+            .challenge(nonce)?
+            .ok_or_else(|| Error::NotFound(format!("challenge {nonce}")))?;
+        if row.state != "pending" {
+            return Err(Error::AlreadyAnswered);
+        }
+        if row.expires_at < self.clock.now_unix_seconds() {
+            return Err(Error::ChallengeExpired);
+        }
+        let account = self.db.account(&row.account_id)?;
+        let serial = account.serial.clone().unwrap_or_default();
+        let key = self.phone_key(&vk, &account)?;
+        let info = self.push_token_info(account)?;
+        let mut fields = vec![
+            ("serial".to_string(), serial.clone()),
+            ("nonce".to_string(), nonce.to_string()),
+        ];
+        let message = match answer {
+            Answer::Approve { presence } => {
+                match (presence, row.presence_options.is_empty()) {
+                    (None, false) => {
+                        return Err(Error::InvalidArgument(
+                            "this challenge needs the option shown on the login screen".into(),
+                        ))
+                    }
+                    (Some(_), true) => {
+                        return Err(Error::InvalidArgument(
+                            "this challenge has no options to choose from".into(),
+                        ))
+                    }
+                    (Some(p), false) if !row.presence_options.contains(p) => {
+                        return Err(Error::InvalidArgument(format!(
+                            "'{p}' is not one of the offered options"
+                        )))
+                    }
+                    _ => {}
+                }
+                if let Some(p) = presence {
+                    fields.push(("presence_answer".into(), p.clone()));
+                }
+                protocol::approve_message(nonce, &serial, presence.as_deref())
+            }
+            Answer::Decline { reason } => {
+                if let Some(r) = reason {
+                    if !row.decline_reasons.contains(r) {
+                        return Err(Error::InvalidArgument(format!(
+                            "the server does not offer the decline reason '{r}'"
+                        )));
+                    }
+                }
+                fields.push(("decline".into(), "1".into()));
+                if let Some(r) = reason {
+                    fields.push(("decline_reason".into(), r.clone()));
+                }
+                protocol::decline_message(nonce, &serial, reason.as_deref())
+            }
+        };
+        fields.push(("signature".into(), protocol::sign(&key, &message)?));
+        Ok(SignedRequest {
+            account_id: info.account.id.clone(),
+            serial,
+            url: info.url,
+            verify_tls: info.sslverify,
+            fields,
+        })
+    }
+
+    /// Records the server's verdict. A refused answer (e.g. a wrong number) also closes
+    /// the challenge locally, so options cannot be tried one after another.
+    pub fn finish_answer(
+        &mut self,
+        nonce: &str,
+        answer: &Answer,
+        status: u16,
+        body: &str,
+    ) -> Result<AnswerOutcome> {
+        let v = protocol::parse_answer(status, body)?;
+        let accepted = v.pointer("/result/value").and_then(Value::as_bool) == Some(true);
+        let state = match (accepted, answer) {
+            (true, Answer::Approve { .. }) => "approved",
+            (true, Answer::Decline { .. }) => "declined",
+            (false, _) => "refused",
+        };
+        let now = self.clock.now_unix_seconds();
+        self.db.mark_challenge(nonce, state, now)?;
+        let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        Ok(AnswerOutcome {
+            accepted,
+            display_code: text("/detail/display_code"),
+            message: text("/detail/message"),
+        })
+    }
+
+    /// Stores the FCM/APNs token used for new enrollments.
+    pub fn set_push_service_token(&mut self, token: &str) -> Result<()> {
+        self.require_not_wiped()?;
+        self.db.conn().execute(
+            "UPDATE vault_state SET push_service_token = ?1 WHERE id = 1",
+            [token],
+        )?;
+        Ok(())
+    }
+
+    /// Stores the new token and signs one update request per push token that is not
+    /// poll-only.
+    pub fn prepare_token_updates(&mut self, token: &str) -> Result<Vec<SignedRequest>> {
+        if token.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the push service token is empty".into(),
+            ));
+        }
+        let vk = self.require_unlocked()?;
+        self.set_push_service_token(token)?;
+        let ts = protocol::timestamp(self.clock.now_unix_seconds());
+        let mut out = Vec::new();
+        for a in self.push_accounts()? {
+            let poll_only = self
+                .db
+                .push_token(&a.id)?
+                .map(|t| t.poll_only)
+                .unwrap_or(true);
+            let _ = poll_only; // poll-only tokens are updated too: the server accepts it
+            let serial = a.serial.clone().unwrap_or_default();
+            let key = self.phone_key(&vk, &a)?;
+            let sig = protocol::sign(&key, &format!("{token}|{serial}|{ts}"))?;
+            let info = self.push_token_info(a)?;
+            out.push(SignedRequest {
+                account_id: info.account.id.clone(),
+                serial: serial.clone(),
+                url: info.url,
+                verify_tls: info.sslverify,
+                fields: vec![
+                    ("new_fb_token".into(), token.to_string()),
+                    ("serial".into(), serial),
+                    ("timestamp".into(), ts.clone()),
+                    ("signature".into(), sig),
+                ],
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,91 @@
+//! Database schema: the version, the create SQL of every version, and forward
+//! migrations (`upgrade_from`), application-services style.
+
+use crate::error::{Error, Result};
+use rusqlite::Transaction;
+
+/// Current schema version (`PRAGMA user_version`).
+pub const VERSION: u32 = 2;
+
+/// Version 1: vault state and OTP accounts (the foundation).
+pub const CREATE_V1: &str = "
+CREATE TABLE vault_state (
+    id                          INTEGER PRIMARY KEY CHECK (id = 1),
+    wrapped_vault_key           BLOB,
+    kek_salt                    BLOB NOT NULL,
+    pin_salt                    BLOB,
+    pin_iterations              INTEGER,
+    failed_attempts             INTEGER NOT NULL DEFAULT 0,
+    app_policy                  TEXT NOT NULL DEFAULT '{}',
+    wiped                       INTEGER NOT NULL DEFAULT 0,
+    biometric_wrapped_vault_key BLOB,
+    created_at                  INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+    id                  TEXT PRIMARY KEY,
+    kind                TEXT NOT NULL,
+    issuer              TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    algorithm           TEXT NOT NULL,
+    digits              INTEGER NOT NULL,
+    period              INTEGER NOT NULL,
+    counter             INTEGER NOT NULL DEFAULT 0,
+    secret              BLOB NOT NULL,
+    weak_secret         INTEGER NOT NULL DEFAULT 0,
+    serial              TEXT,
+    lock_require_pin    INTEGER NOT NULL DEFAULT 0,
+    lock_wipe_after     INTEGER,
+    lock_idle_seconds   INTEGER,
+    lock_min_pin_length INTEGER,
+    sort_order          INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    last_used_at        INTEGER
+);
+CREATE INDEX accounts_by_sort ON accounts (sort_order, created_at);
+";
+
+/// Version 2: push tokens and their challenges.
+pub const UPGRADE_V1_TO_V2: &str = "
+ALTER TABLE vault_state ADD COLUMN push_service_token TEXT;
+CREATE TABLE push_tokens (
+    account_id        TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    url               TEXT NOT NULL,
+    sslverify         INTEGER NOT NULL,
+    poll_only         INTEGER NOT NULL,
+    server_public_key BLOB NOT NULL,
+    enrolled_at       INTEGER NOT NULL
+);
+CREATE TABLE challenges (
+    nonce             TEXT PRIMARY KEY,
+    account_id        TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    title             TEXT NOT NULL,
+    question          TEXT NOT NULL,
+    presence_options  TEXT NOT NULL DEFAULT '[]',
+    decline_reasons   TEXT NOT NULL DEFAULT '[]',
+    url               TEXT NOT NULL,
+    sslverify         TEXT NOT NULL,
+    source            TEXT NOT NULL,
+    received_at       INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    state             TEXT NOT NULL DEFAULT 'pending',
+    answered_at       INTEGER
+);
+CREATE INDEX challenges_by_account ON challenges (account_id, state);
+";
+
+/// Brings a database at `from` (0 = empty) to [`VERSION`], inside `tx`.
+pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
+    if from > VERSION {
+        return Err(Error::Storage(format!(
+            "the vault was written by a newer version (schema {from}, this build knows {VERSION})"
+        )));
+    }
+    if from < 1 {
+        tx.execute_batch(CREATE_V1)?;
+    }
+    if from < 2 {
+        tx.execute_batch(UPGRADE_V1_TO_V2)?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
+}
