@@ -694,3 +694,7 @@ pub fn migration_entries(payload: &MigrationPayload) -> Result<ParsedLink> {
         warnings,
     })
 }
+
+#[cfg(test)]
+#[path = "links_tests.rs"]
+mod tests;

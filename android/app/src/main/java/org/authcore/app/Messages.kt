@@ -1,0 +1,29 @@
+package org.authcore.app
+
+import org.authcore.AuthenticatorException
+import org.authcore.KeystoreException
+
+/** User-facing text for core errors (the core's messages carry no secrets). */
+fun describe(e: Throwable): String = when (e) {
+    is AuthenticatorException.Locked -> "The app is locked."
+    is AuthenticatorException.WrongPin -> "Wrong PIN. ${e.attemptsLeft} attempts left."
+    is AuthenticatorException.Wiped -> "Too many wrong PINs: the vault was erased."
+    is AuthenticatorException.PinRequired -> "Set an app PIN first."
+    is AuthenticatorException.InvalidPin -> "Invalid PIN: ${e.reason}"
+    is AuthenticatorException.InvalidEnrollment -> "Not a valid enrollment: ${e.reason}"
+    is AuthenticatorException.AlreadyEnrolled -> "This account is already added."
+    is AuthenticatorException.Network -> "Network error: ${e.reason}"
+    is AuthenticatorException.Server -> "The server answered with an error (HTTP ${e.status})."
+    is AuthenticatorException.ChallengeExpired -> "This request has expired."
+    is AuthenticatorException.AlreadyAnswered -> "This request was already answered."
+    is AuthenticatorException.BadSignature -> "The request's signature is not valid."
+    is AuthenticatorException.NotFound -> "Not found."
+    is AuthenticatorException.NotSupported -> "Not supported: ${e.reason}"
+    is AuthenticatorException.Keystore -> "Secure key storage error: ${e.reason}"
+    is AuthenticatorException.Storage -> "Storage error: ${e.reason}"
+    is AuthenticatorException.Internal -> "Internal error: ${e.reason}"
+    is KeystoreException.KeyInvalidated -> "The key was invalidated: ${e.reason}"
+    is KeystoreException.Unavailable -> "Secure key storage unavailable: ${e.reason}"
+    is KeystoreException.Cancelled -> "Cancelled."
+    else -> "Unexpected error (${e.javaClass.simpleName})."
+}
