@@ -59,7 +59,8 @@ final class AppModel: ObservableObject {
         values.isExcludedFromBackup = true
         try? dir.setResourceValues(values)
         let path = dir.appendingPathComponent("vault.sqlite3").path
-        let opened = try Authenticator(dbPath: path, keystore: KeychainKeystore())
+        // `open` is a named constructor: a static func in Swift.
+        let opened = try Authenticator.open(dbPath: path, keystore: KeychainKeystore())
         instance = opened
         return opened
     }
@@ -137,8 +138,12 @@ final class AppModel: ObservableObject {
         perform({ core -> LockState in
             try core.unlockWithBiometric(key: SecureEnclaveBiometricKey())
             return try core.lockState()
-        }, onError: {
-            self.pinError = describe($0)
+        }, onError: { error in
+            if let coreError = error as? AuthenticatorError, case .Cancelled = coreError {
+                self.pinError = nil
+            } else {
+                self.pinError = describe(error)
+            }
             self.refreshLock()
         }, onDone: { self.busy = false }) {
             self.pinError = nil
@@ -403,7 +408,12 @@ func describe(_ error: Error) -> String {
         case .ChallengeExpired: return "This request has expired."
         case .AlreadyAnswered: return "This request was already answered."
         case .BadSignature: return "The request's signature is not valid."
-        case .NotFound: return "Not found."
+        case .NotFound(let what): return "Not found: \(what)"
+        case .InvalidPushMessage(let reason): return "Invalid push message: \(reason)"
+        case .InvalidArgument(let reason): return "Invalid input: \(reason)"
+        case .BiometricInvalidated:
+            return "Biometric unlock was turned off because the enrolled biometrics changed. Use your PIN."
+        case .Cancelled: return "Cancelled."
         case .Keystore(let reason): return "Secure key storage error: \(reason)"
         default: return "\(error)"
         }

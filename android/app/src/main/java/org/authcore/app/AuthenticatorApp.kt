@@ -30,7 +30,8 @@ class AuthenticatorApp : Application() {
     override fun onCreate() {
         super.onCreate()
         core = appScope.async {
-            Authenticator(File(filesDir, "vault.sqlite3").absolutePath, AndroidKeystore(this@AuthenticatorApp))
+            // `open` is a named constructor: a companion function in Kotlin.
+            Authenticator.open(File(filesDir, "vault.sqlite3").absolutePath, AndroidKeystore(this@AuthenticatorApp))
         }
         PushNotifications.createChannel(this)
         registerPushToken()

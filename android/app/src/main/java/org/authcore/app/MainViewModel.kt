@@ -152,7 +152,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             call(
                 { unlockWithBiometric(key); lockState() },
                 onError = { e ->
-                    pinError = describe(e)
+                    pinError = if (e is AuthenticatorException.Cancelled) null else describe(e)
                     refreshLock()
                 },
                 onDone = { busy = false },

@@ -17,7 +17,12 @@ fun describe(e: Throwable): String = when (e) {
     is AuthenticatorException.ChallengeExpired -> "This request has expired."
     is AuthenticatorException.AlreadyAnswered -> "This request was already answered."
     is AuthenticatorException.BadSignature -> "The request's signature is not valid."
-    is AuthenticatorException.NotFound -> "Not found."
+    is AuthenticatorException.NotFound -> "Not found: ${e.what}"
+    is AuthenticatorException.InvalidPushMessage -> "Invalid push message: ${e.reason}"
+    is AuthenticatorException.InvalidArgument -> "Invalid input: ${e.reason}"
+    is AuthenticatorException.BiometricInvalidated ->
+        "Biometric unlock was turned off because the enrolled biometrics changed. Use your PIN."
+    is AuthenticatorException.Cancelled -> "Cancelled."
     is AuthenticatorException.NotSupported -> "Not supported: ${e.reason}"
     is AuthenticatorException.Keystore -> "Secure key storage error: ${e.reason}"
     is AuthenticatorException.Storage -> "Storage error: ${e.reason}"
