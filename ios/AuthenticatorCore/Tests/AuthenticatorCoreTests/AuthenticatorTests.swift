@@ -1,0 +1,477 @@
+// Binding tests of authenticator-core through the generated Swift bindings, used the way
+// the iOS app uses them. On Linux: tests/bindings/run-swift.sh.
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import XCTest
+import AuthenticatorCore
+
+/// In-memory stand-in for the Keychain / Secure Enclave key: one 256-bit device key.
+final class MemoryKeystore: Keystore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var storedKey: Data?
+    private var deleted = 0
+
+    var key: Data? { lock.lock(); defer { lock.unlock() }; return storedKey }
+    var deletions: Int { lock.lock(); defer { lock.unlock() }; return deleted }
+
+    func getOrCreateDeviceKey() -> Data {
+        lock.lock(); defer { lock.unlock() }
+        if let k = storedKey { return k }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        storedKey = Data(bytes)
+        return storedKey!
+    }
+
+    func deleteDeviceKey() {
+        lock.lock(); defer { lock.unlock() }
+        storedKey = nil
+        deleted += 1
+    }
+}
+
+/// A clock the test moves by hand: wall time for TOTP, monotonic time for the idle lock.
+final class ManualClock: Clock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var unix: Int64
+    private var mono: UInt64 = 1_000_000
+
+    init(unixSeconds: Int64) { unix = unixSeconds }
+
+    func nowUnixSeconds() -> Int64 { lock.lock(); defer { lock.unlock() }; return unix }
+    func monotonicMillis() -> UInt64 { lock.lock(); defer { lock.unlock() }; return mono }
+    func advance(seconds: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        unix += seconds
+        mono += UInt64(seconds) * 1000
+    }
+}
+
+let totpLink = "otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example"
+let rfc6238Link = "otpauth://totp/RFC6238:sha1?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=8&period=30&issuer=RFC6238"
+let hotpLink = "otpauth://hotp/RFC4226:counter?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0&issuer=RFC4226"
+/// RFC 4226 appendix D: HOTP values of the secret "12345678901234567890" for counters 0..9.
+let rfc4226Codes = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
+let y2020: Int64 = 1_577_836_800  // 2020-01-01T00:00:00Z
+
+/// The error `body` throws, as an AuthenticatorError (nil, and a failure, if none or another kind).
+func authError(_ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) -> AuthenticatorError? {
+    do {
+        try body()
+        XCTFail("expected an AuthenticatorError, nothing was thrown", file: file, line: line)
+    } catch let e as AuthenticatorError {
+        return e
+    } catch {
+        XCTFail("expected an AuthenticatorError, got \(error)", file: file, line: line)
+    }
+    return nil
+}
+
+/// The case name of an error: "Locked", "WrongPin", "InvalidEnrollment", ...
+func caseName(_ e: AuthenticatorError?) -> String {
+    guard let e = e else { return "<none>" }
+    let s = String(describing: e)
+    return String(s.prefix { $0 != "(" })
+}
+
+/// attempts_left of a WrongPin error, nil for anything else.
+func attemptsLeft(_ e: AuthenticatorError?) -> UInt32? {
+    if case .WrongPin(let left)? = e { return left }
+    return nil
+}
+
+final class AuthenticatorTests: XCTestCase {
+    private var dir: URL!
+    private var opened: [Authenticator] = []
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("authcore-swift-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        opened.removeAll()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    private var dbPath: String { dir.appendingPathComponent("vault.db").path }
+
+    private func open(_ keystore: Keystore = MemoryKeystore()) throws -> Authenticator {
+        let app = try Authenticator.open(dbPath: dbPath, keystore: keystore)
+        opened.append(app)
+        return app
+    }
+
+    // MARK: enrollment and codes
+
+    func testTotpCodesMatchReferenceValues() throws {
+        let app = try open()
+        let preview = try app.preview(link: totpLink)
+        XCTAssertEqual(preview.accounts.count, 1)
+        let p = try XCTUnwrap(preview.accounts.first)
+        XCTAssertEqual(p.kind, .totp)
+        XCTAssertEqual(p.issuer, "Example")
+        XCTAssertEqual(p.name, "alice@example.com")
+        XCTAssertFalse(p.alreadyEnrolled)
+        XCTAssertNotNil(p.currentCode)
+        XCTAssertTrue(p.weakSecret, "an 80-bit secret is flagged as weak")
+
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        XCTAssertEqual(acct.kind, .totp)
+        XCTAssertEqual(acct.algorithm, .sha1)
+        XCTAssertEqual(acct.digits, 6)
+        XCTAssertEqual(acct.period, 30)
+
+        let code = try app.codeAt(accountId: acct.id, unixTime: y2020)
+        XCTAssertEqual(code.code, "646738")
+        XCTAssertEqual(code.accountId, acct.id)
+        XCTAssertEqual(code.validUntil, y2020 + 30)
+        XCTAssertEqual(code.period, 30)
+        XCTAssertTrue(try app.preview(link: totpLink).accounts[0].alreadyEnrolled)
+
+        let rfc = try XCTUnwrap(try app.add(link: rfc6238Link).accounts.first)
+        XCTAssertEqual(rfc.digits, 8)
+        let c59 = try app.codeAt(accountId: rfc.id, unixTime: 59)
+        XCTAssertEqual(c59.code, "94287082")
+        XCTAssertEqual(c59.validUntil, 60)
+        XCTAssertEqual(try app.codeAt(accountId: rfc.id, unixTime: 1_111_111_109).code, "07081804")
+        XCTAssertEqual(try app.listAccounts().count, 2)
+    }
+
+    func testHotpCodesFollowTheCounter() throws {
+        let app = try open()
+        let acct = try XCTUnwrap(try app.add(link: hotpLink).accounts.first)
+        XCTAssertEqual(acct.kind, .hotp)
+        let first = try app.code(accountId: acct.id)
+        let second = try app.code(accountId: acct.id)
+        let i = try XCTUnwrap(rfc4226Codes.firstIndex(of: first.code), "\(first.code) is one of RFC 4226's codes")
+        XCTAssertEqual(second.code, rfc4226Codes[i + 1], "each code() moves the counter by one")
+        XCTAssertNil(first.validUntil)
+        let c1 = try XCTUnwrap(first.counter)
+        XCTAssertEqual(second.counter, c1 + 1)
+    }
+
+    func testListRenameDeleteAndPersistence() throws {
+        let keystore = MemoryKeystore()
+        var app: Authenticator? = try open(keystore)
+        let a = try XCTUnwrap(try app!.add(link: totpLink).accounts.first)
+        let b = try XCTUnwrap(try app!.add(link: rfc6238Link).accounts.first)
+        XCTAssertEqual(Set(try app!.listAccounts().map { $0.id }), [a.id, b.id])
+
+        try app!.renameAccount(accountId: a.id, newName: "Work mail")
+        XCTAssertEqual(try app!.listAccounts().first { $0.id == a.id }?.name, "Work mail")
+
+        try app!.reorderAccounts(accountIds: [b.id, a.id])
+        XCTAssertEqual(try app!.listAccounts().map { $0.id }, [b.id, a.id])
+
+        try app!.deleteAccount(accountId: b.id)
+        XCTAssertEqual(try app!.listAccounts().map { $0.id }, [a.id])
+        XCTAssertEqual(caseName(authError { _ = try app!.codeAt(accountId: b.id, unixTime: y2020) }), "NotFound")
+        XCTAssertEqual(caseName(authError { try app!.renameAccount(accountId: "no-such-id", newName: "x") }), "NotFound")
+
+        // An app restart: the same file and the same keystore key give the same vault.
+        opened.removeAll()
+        app = nil
+        let again = try open(keystore)
+        let accounts = try again.listAccounts()
+        XCTAssertEqual(accounts.count, 1)
+        XCTAssertEqual(accounts.first?.name, "Work mail")
+        XCTAssertEqual(try again.codeAt(accountId: a.id, unixTime: y2020).code, "646738")
+    }
+
+    func testDuplicateEnrollmentIsRefused() throws {
+        let app = try open()
+        _ = try app.add(link: totpLink)
+        XCTAssertEqual(caseName(authError { _ = try app.add(link: totpLink) }), "AlreadyEnrolled")
+        XCTAssertEqual(try app.listAccounts().count, 1)
+    }
+
+    func testBadLinksThrow() throws {
+        let app = try open()
+        let bad = [
+            "",
+            "not a link",
+            "https://example.com/?secret=JBSWY3DPEHPK3PXP",
+            "otpauth://totp/NoSecret:bob",
+            "otpauth://totp/BadSecret:bob?secret=not*base32!",
+            "otpauth://totp/BadDigits:bob?secret=JBSWY3DPEHPK3PXP&digits=42",
+            "otpauth://totp/BadAlgo:bob?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+            "otpauth://unknown/x:y?secret=JBSWY3DPEHPK3PXP",
+        ]
+        for link in bad {
+            let name = caseName(authError { _ = try app.add(link: link) })
+            XCTAssertTrue(["InvalidEnrollment", "NotSupported"].contains(name), "'\(link)' gave \(name)")
+        }
+        XCTAssertEqual(caseName(authError { _ = try app.preview(link: "otpauth://totp/x?secret=") }), "InvalidEnrollment")
+        XCTAssertEqual(caseName(authError { _ = try app.add(link: "not a link") }), "InvalidEnrollment")
+        // still usable after the errors crossed the FFI
+        XCTAssertEqual(try app.listAccounts().count, 0)
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+    }
+
+    // MARK: PIN lock
+
+    func testPinLockAndUnlock() throws {
+        let app = try open()
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        XCTAssertFalse(try app.lockState().hasPin)
+
+        try app.setPin(newPin: "1234")
+        let state = try app.lockState()
+        XCTAssertTrue(state.hasPin)
+        XCTAssertFalse(state.locked)
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+
+        try app.lock()
+        XCTAssertTrue(try app.lockState().locked)
+        XCTAssertEqual(caseName(authError { _ = try app.codeAt(accountId: acct.id, unixTime: y2020) }), "Locked")
+
+        let full = try app.lockState().attemptsLeft
+        let left1 = try XCTUnwrap(attemptsLeft(authError { try app.unlock(pin: "0000") }))
+        let left2 = try XCTUnwrap(attemptsLeft(authError { try app.unlock(pin: "0000") }))
+        XCTAssertEqual(left1, full - 1)
+        XCTAssertEqual(left2, left1 - 1)
+        XCTAssertEqual(try app.lockState().attemptsLeft, left2)
+        XCTAssertTrue(try app.lockState().locked)
+
+        try app.unlock(pin: "1234")
+        XCTAssertFalse(try app.lockState().locked)
+        XCTAssertEqual(try app.lockState().attemptsLeft, full, "a correct PIN resets the counter")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+
+        try app.changePin(oldPin: "1234", newPin: "5678")
+        try app.lock()
+        XCTAssertEqual(caseName(authError { try app.unlock(pin: "1234") }), "WrongPin")
+        try app.unlock(pin: "5678")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+    }
+
+    func testTooManyWrongPinsWipeTheVault() throws {
+        let keystore = MemoryKeystore()
+        let app = try open(keystore)
+        _ = try app.add(link: totpLink)
+        try app.setPin(newPin: "1234")
+        try app.setAppPolicy(policy: LockPolicy(requirePin: false, wipeAfterAttempts: 3, idleTimeoutSeconds: nil, minPinLength: 4))
+        XCTAssertEqual(try app.lockState().policy.wipeAfterAttempts, 3)
+        XCTAssertNotNil(keystore.key)
+        try app.lock()
+
+        XCTAssertEqual(attemptsLeft(authError { try app.unlock(pin: "0000") }), 2)
+        XCTAssertEqual(attemptsLeft(authError { try app.unlock(pin: "1111") }), 1)
+        XCTAssertEqual(caseName(authError { try app.unlock(pin: "2222") }), "Wiped")
+
+        XCTAssertNil(keystore.key, "the device key is deleted from the keystore")
+        XCTAssertGreaterThanOrEqual(keystore.deletions, 1)
+        XCTAssertTrue(try app.lockState().wiped)
+        XCTAssertEqual(caseName(authError { try app.unlock(pin: "1234") }), "Wiped")
+
+        try app.startOver()
+        let fresh = try app.lockState()
+        XCTAssertFalse(fresh.wiped)
+        XCTAssertFalse(fresh.hasPin)
+        XCTAssertEqual(try app.listAccounts().count, 0)
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+    }
+
+    func testIdleTimeoutLocksWithATestClock() throws {
+        let clock = ManualClock(unixSeconds: y2020)
+        let app = try Authenticator.openWithClock(dbPath: dbPath, keystore: MemoryKeystore(), clock: clock)
+        opened.append(app)
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        XCTAssertEqual(try app.code(accountId: acct.id).code, "646738", "code() uses the Clock's wall time")
+
+        try app.setPin(newPin: "1234")
+        try app.setAppPolicy(policy: LockPolicy(requirePin: true, wipeAfterAttempts: 10, idleTimeoutSeconds: 60, minPinLength: 4))
+        XCTAssertEqual(try app.lockState().policy.idleTimeoutSeconds, 60)
+        try app.reportActivity()
+        XCTAssertEqual(try app.lockState().secondsUntilAutoLock, 60)
+
+        clock.advance(seconds: 59)
+        XCTAssertEqual(try app.lockState().secondsUntilAutoLock, 1)
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        try app.reportActivity()
+
+        clock.advance(seconds: 61)
+        XCTAssertEqual(caseName(authError { _ = try app.codeAt(accountId: acct.id, unixTime: y2020) }), "Locked")
+        XCTAssertTrue(try app.lockState().locked)
+        try app.unlock(pin: "1234")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+    }
+
+    // MARK: push against privacyIDEA
+
+    func testPushRoundTripWithPrivacyIdea() throws {
+        let pi = try PrivacyIdea.fromEnvOrSkip()
+        let app = try open()
+        let pin = "sw\(Int.random(in: 100_000...999_999))"
+        let token = try pi.enrollPush(user: "alice", pin: pin)
+        defer { pi.deleteToken(serial: token.serial) }
+
+        let preview = try app.preview(link: token.link)
+        XCTAssertEqual(preview.accounts.first?.kind, .push)
+        let result: EnrollmentResult
+        if try preview.requiresPin && !app.lockState().hasPin {
+            result = try app.addWithPin(link: token.link, newPin: "1234")
+        } else {
+            result = try app.add(link: token.link)
+        }
+        XCTAssertEqual(result.accounts.count, 1)
+        let acct = try XCTUnwrap(result.accounts.first)
+        XCTAssertEqual(acct.kind, .push)
+        XCTAssertEqual(acct.serial, token.serial)
+        XCTAssertTrue(try app.listAccounts().contains { $0.id == acct.id })
+
+        // a login: approve it
+        let tx1 = try pi.triggerLogin(user: "alice", pass: pin)
+        let ch1 = try pollFor(app, serial: token.serial)
+        XCTAssertEqual(ch1.accountId, acct.id)
+        XCTAssertFalse(ch1.question.isEmpty)
+        XCTAssertEqual(ch1.receivedVia, .poll)
+        if ch1.requiresUnlock, try app.lockState().locked { try app.unlock(pin: "1234") }
+        let ok = try app.approve(challengeId: ch1.id, presenceAnswer: nil)
+        XCTAssertTrue(ok.accepted, "server accepted the approval: \(ok)")
+        let approved = try pi.pollTransaction(tx1)
+        XCTAssertTrue(approved.value, "login is approved")
+        XCTAssertEqual(approved.status, "accept")
+        XCTAssertFalse(try app.pendingChallenges().contains { $0.id == ch1.id })
+        XCTAssertNotNil(authError { _ = try app.approve(challengeId: ch1.id, presenceAnswer: nil) })
+
+        // a second login: decline it
+        let tx2 = try pi.triggerLogin(user: "alice", pass: pin)
+        let ch2 = try pollFor(app, serial: token.serial)
+        XCTAssertNotEqual(ch1.id, ch2.id)
+        let no = try app.decline(challengeId: ch2.id, reason: nil)
+        XCTAssertTrue(no.accepted, "server took the decline: \(no)")
+        let declined = try pi.pollTransaction(tx2)
+        XCTAssertFalse(declined.value, "login is not approved")
+        XCTAssertEqual(declined.status, "declined")
+    }
+
+    private func pollFor(_ app: Authenticator, serial: String) throws -> PushChallenge {
+        for _ in 0..<10 {
+            if let ch = try app.pollChallenges().first(where: { $0.serial == serial }) { return ch }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        throw TestError("no challenge for \(serial) after polling")
+    }
+}
+
+struct TestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// The privacyIDEA admin and login-client side, over its REST API.
+final class PrivacyIdea {
+    struct PushToken { let serial: String; let link: String }
+
+    let base: String
+    private var jwt: String?
+
+    init(base: String) { self.base = base }
+
+    /// The server at $PI_URL (default http://127.0.0.1:5080). A server that does not answer
+    /// fails the test, unless AUTHCORE_SKIP_INTEROP=1, which skips it.
+    static func fromEnvOrSkip() throws -> PrivacyIdea {
+        let env = ProcessInfo.processInfo.environment
+        var url = env["PI_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:5080"
+        while url.hasSuffix("/") { url.removeLast() }
+        let pi = PrivacyIdea(base: url)
+        if (try? pi.send("GET", "/", form: nil, auth: false, timeout: 5)) == nil {
+            let msg = "privacyIDEA at \(url) does not answer (start tests/privacyidea/start.sh, or set AUTHCORE_SKIP_INTEROP=1 to skip)"
+            if env["AUTHCORE_SKIP_INTEROP"] == "1" { throw XCTSkip(msg) }
+            throw TestError(msg)
+        }
+        return pi
+    }
+
+    func enrollPush(user: String, pin: String) throws -> PushToken {
+        let r = try call("POST", "/token/init", ["type": "push", "genkey": "1", "user": user,
+                                                          "realm": ProcessInfo.processInfo.environment["PI_REALM"] ?? "defrealm", "pin": pin])
+        let detail = r["detail"] as? [String: Any]
+        guard let serial = detail?["serial"] as? String,
+              let link = (detail?["pushurl"] as? [String: Any])?["value"] as? String
+        else { throw TestError("no serial / pushurl in \(r)") }
+        return PushToken(serial: serial, link: link)
+    }
+
+    func triggerLogin(user: String, pass: String) throws -> String {
+        let r = try call("POST", "/validate/check", ["user": user, "pass": pass], auth: false)
+        guard let tx = (r["detail"] as? [String: Any])?["transaction_id"] as? String else {
+            throw TestError("validate/check started no challenge: \(r)")
+        }
+        return tx
+    }
+
+    /// /validate/polltransaction: result.value (true once the login was approved) and
+    /// detail.challenge_status (pending, accept, declined, cancelled).
+    func pollTransaction(_ tx: String) throws -> (value: Bool, status: String?) {
+        let r = try call("GET", "/validate/polltransaction?transaction_id=\(tx)", nil, auth: false)
+        guard let v = (r["result"] as? [String: Any])?["value"] as? Bool else { throw TestError("no result.value in \(r)") }
+        return (v, (r["detail"] as? [String: Any])?["challenge_status"] as? String)
+    }
+
+    func deleteToken(serial: String) {
+        _ = try? call("DELETE", "/token/\(serial)", nil)
+    }
+
+    private func adminToken() throws -> String {
+        if let t = jwt { return t }
+        let env = ProcessInfo.processInfo.environment
+        let r = try call("POST", "/auth", ["username": env["PI_ADMIN_USER"] ?? "admin",
+                                           "password": env["PI_ADMIN_PASS"] ?? "admin-secret"], auth: false)
+        guard let t = ((r["result"] as? [String: Any])?["value"] as? [String: Any])?["token"] as? String else {
+            throw TestError("no token in /auth answer \(r)")
+        }
+        jwt = t
+        return t
+    }
+
+    private func call(_ method: String, _ path: String, _ form: [String: String]?, auth: Bool = true) throws -> [String: Any] {
+        let (status, body) = try send(method, path, form: form, auth: auth, timeout: 30)
+        guard status == 200 else {
+            throw TestError("\(method) \(path): HTTP \(status) \(String(decoding: body, as: UTF8.self))")
+        }
+        guard let json = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw TestError("\(method) \(path): not a JSON object")
+        }
+        return json
+    }
+
+    fileprivate func send(_ method: String, _ path: String, form: [String: String]?, auth: Bool,
+                          timeout: TimeInterval) throws -> (Int, Data) {
+        guard let url = URL(string: base + path) else { throw TestError("bad URL \(base + path)") }
+        var req = URLRequest(url: url, timeoutInterval: timeout)
+        req.httpMethod = method
+        if auth { req.setValue(try adminToken(), forHTTPHeaderField: "Authorization") }
+        if let form = form {
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            let enc = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+            req.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            req.httpBody = Data(form.map { "\(enc($0.key))=\(enc($0.value))" }.joined(separator: "&").utf8)
+        }
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        URLSession.shared.dataTask(with: req) { data, response, error in
+            box.set(data, (response as? HTTPURLResponse)?.statusCode, error)
+            done.signal()
+        }.resume()
+        done.wait()
+        let (data, status, error) = box.get()
+        if let error = error { throw error }
+        guard let status = status else { throw TestError("\(method) \(path): no HTTP response") }
+        return (status, data ?? Data())
+    }
+}
+
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (Data?, Int?, Error?) = (nil, nil, nil)
+    func set(_ d: Data?, _ s: Int?, _ e: Error?) { lock.lock(); value = (d, s, e); lock.unlock() }
+    func get() -> (Data?, Int?, Error?) { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,510 @@
+// Binding tests of authenticator-core on the JVM: the generated Kotlin bindings
+// (org.authcore) used the way the Android app uses them, against the real cdylib.
+// Run by tests/bindings/run-kotlin.sh.
+package org.authcore.tests
+
+import org.authcore.*
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.Assertions.*
+import org.junit.jupiter.api.Assumptions
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+import java.net.URI
+import java.net.URLEncoder
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.nio.file.Path
+import java.security.SecureRandom
+import java.time.Duration
+import java.util.concurrent.atomic.AtomicInteger
+
+/** In-memory stand-in for the Android Keystore: one 256-bit device key. */
+class MemoryKeystore : Keystore {
+    @Volatile var key: ByteArray? = null
+        private set
+    val deletions = AtomicInteger(0)
+
+    @Synchronized
+    override fun getOrCreateDeviceKey(): ByteArray {
+        val k = key ?: ByteArray(32).also { SecureRandom().nextBytes(it); key = it }
+        return k.copyOf()
+    }
+
+    @Synchronized
+    override fun deleteDeviceKey() {
+        key = null
+        deletions.incrementAndGet()
+    }
+}
+
+/** A clock the test moves by hand: wall time for TOTP, monotonic time for the idle lock. */
+class ManualClock(@Volatile var unixSeconds: Long, @Volatile var monotonicMs: Long = 1_000_000L) : Clock {
+    override fun nowUnixSeconds(): Long = unixSeconds
+    override fun monotonicMillis(): ULong = monotonicMs.toULong()
+    fun advanceSeconds(s: Long) {
+        unixSeconds += s
+        monotonicMs += s * 1000
+    }
+}
+
+/** assertThrows with a Kotlin lambda (Debian's JUnit jars lack the Kotlin extensions). */
+inline fun <reified T : Throwable> expectThrows(crossinline block: () -> Any?): T =
+    assertThrows(T::class.java) { block() }
+
+const val TOTP_LINK = "otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example"
+const val RFC6238_LINK =
+    "otpauth://totp/RFC6238:sha1?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=8&period=30&issuer=RFC6238"
+const val HOTP_LINK = "otpauth://hotp/RFC4226:counter?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0&issuer=RFC4226"
+/** RFC 4226 appendix D: HOTP values of the secret "12345678901234567890" for counters 0..9. */
+val RFC4226_CODES = listOf("755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489")
+const val Y2020: Long = 1577836800 // 2020-01-01T00:00:00Z
+
+class AuthenticatorTest {
+    private lateinit var dir: Path
+    private val opened = mutableListOf<Authenticator>()
+
+    @BeforeEach
+    fun setUp() {
+        dir = Files.createTempDirectory("authcore-kt")
+    }
+
+    @AfterEach
+    fun tearDown() {
+        opened.forEach { runCatching { it.close() } }
+        dir.toFile().deleteRecursively()
+    }
+
+    private fun dbPath(name: String = "vault.db") = dir.resolve(name).toString()
+
+    private fun open(keystore: Keystore = MemoryKeystore(), name: String = "vault.db"): Authenticator =
+        Authenticator.open(dbPath(name), keystore).also { opened += it }
+
+    private fun openWithClock(keystore: Keystore, clock: Clock): Authenticator =
+        Authenticator.openWithClock(dbPath(), keystore, clock).also { opened += it }
+
+    // ------------------------------------------------------------------ enrollment and codes
+
+    @Test
+    fun totpCodesMatchReferenceValues() {
+        val app = open()
+        val preview = app.preview(TOTP_LINK)
+        assertEquals(1, preview.accounts.size)
+        val p = preview.accounts[0]
+        assertEquals(AccountKind.TOTP, p.kind)
+        assertEquals("Example", p.issuer)
+        assertEquals("alice@example.com", p.name)
+        assertFalse(p.alreadyEnrolled)
+        assertNotNull(p.currentCode, "a TOTP preview shows the current code")
+        assertTrue(p.weakSecret, "an 80-bit secret is flagged as weak")
+
+        val added = app.add(TOTP_LINK)
+        assertEquals(1, added.accounts.size)
+        val acct = added.accounts[0]
+        assertEquals(AccountKind.TOTP, acct.kind)
+        assertEquals(Algorithm.SHA1, acct.algorithm)
+        assertEquals(6.toUByte(), acct.digits)
+        assertEquals(30u, acct.period)
+
+        val code = app.codeAt(acct.id, Y2020)
+        assertEquals("646738", code.code)
+        assertEquals(acct.id, code.accountId)
+        assertEquals(Y2020 + 30, code.validUntil)
+        assertEquals(30u, code.period)
+        assertTrue(app.preview(TOTP_LINK).accounts[0].alreadyEnrolled)
+
+        val rfc = app.add(RFC6238_LINK).accounts[0]
+        assertEquals(8.toUByte(), rfc.digits)
+        val c59 = app.codeAt(rfc.id, 59)
+        assertEquals("94287082", c59.code)
+        assertEquals(60L, c59.validUntil)
+        assertEquals("07081804", app.codeAt(rfc.id, 1111111109).code) // RFC 6238 appendix B
+        assertEquals(2, app.listAccounts().size)
+    }
+
+    @Test
+    fun hotpCodesFollowTheCounter() {
+        val app = open()
+        val acct = app.add(HOTP_LINK).accounts[0]
+        assertEquals(AccountKind.HOTP, acct.kind)
+        val first = app.code(acct.id)
+        val second = app.code(acct.id)
+        val i = RFC4226_CODES.indexOf(first.code)
+        assertTrue(i >= 0, "first HOTP code ${first.code} is one of RFC 4226's")
+        assertEquals(RFC4226_CODES[i + 1], second.code, "each code() moves the counter by one")
+        assertNull(first.validUntil)
+        assertNotNull(first.counter)
+        assertEquals(first.counter!! + 1u, second.counter)
+    }
+
+    @Test
+    fun listRenameDeleteAndPersistence() {
+        val keystore = MemoryKeystore()
+        val app = open(keystore)
+        val a = app.add(TOTP_LINK).accounts[0]
+        val b = app.add(RFC6238_LINK).accounts[0]
+        assertEquals(setOf(a.id, b.id), app.listAccounts().map { it.id }.toSet())
+
+        app.renameAccount(a.id, "Work mail")
+        assertEquals("Work mail", app.listAccounts().single { it.id == a.id }.name)
+
+        app.reorderAccounts(listOf(b.id, a.id))
+        assertEquals(listOf(b.id, a.id), app.listAccounts().map { it.id })
+
+        app.deleteAccount(b.id)
+        assertEquals(listOf(a.id), app.listAccounts().map { it.id })
+        expectThrows<AuthenticatorException.NotFound> { app.codeAt(b.id, Y2020) }
+        expectThrows<AuthenticatorException.NotFound> { app.renameAccount("no-such-id", "x") }
+        app.close()
+        opened.remove(app)
+
+        // An app restart: the same file and the same keystore key give the same vault.
+        val again = open(keystore)
+        val accounts = again.listAccounts()
+        assertEquals(1, accounts.size)
+        assertEquals("Work mail", accounts[0].name)
+        assertEquals("646738", again.codeAt(a.id, Y2020).code)
+    }
+
+    @Test
+    fun duplicateEnrollmentIsRefused() {
+        val app = open()
+        app.add(TOTP_LINK)
+        expectThrows<AuthenticatorException.AlreadyEnrolled> { app.add(TOTP_LINK) }
+        assertEquals(1, app.listAccounts().size)
+    }
+
+    @Test
+    fun badLinksThrowAndTheJvmSurvives() {
+        val app = open()
+        val bad = listOf(
+            "",
+            "not a link",
+            "https://example.com/?secret=JBSWY3DPEHPK3PXP",
+            "otpauth://totp/NoSecret:bob",
+            "otpauth://totp/BadSecret:bob?secret=not*base32!",
+            "otpauth://totp/BadDigits:bob?secret=JBSWY3DPEHPK3PXP&digits=42",
+            "otpauth://totp/BadAlgo:bob?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+            "otpauth://unknown/x:y?secret=JBSWY3DPEHPK3PXP",
+        )
+        for (link in bad) {
+            val e = expectThrows<AuthenticatorException> { app.add(link) }
+            assertTrue(
+                e is AuthenticatorException.InvalidEnrollment || e is AuthenticatorException.NotSupported,
+                "'$link' gave $e",
+            )
+        }
+        expectThrows<AuthenticatorException.InvalidEnrollment> { app.preview("otpauth://totp/x?secret=") }
+        expectThrows<AuthenticatorException.InvalidEnrollment> { app.add("not a link") }
+        // still alive and usable after all those errors crossed the FFI
+        assertEquals(0, app.listAccounts().size)
+        val acct = app.add(TOTP_LINK).accounts[0]
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+    }
+
+    // ------------------------------------------------------------------ PIN lock
+
+    @Test
+    fun pinLockAndUnlock() {
+        val app = open()
+        val acct = app.add(TOTP_LINK).accounts[0]
+        assertFalse(app.lockState().hasPin)
+
+        app.setPin("1234")
+        val state = app.lockState()
+        assertTrue(state.hasPin)
+        assertFalse(state.locked)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+
+        app.lock()
+        assertTrue(app.lockState().locked)
+        expectThrows<AuthenticatorException.Locked> { app.codeAt(acct.id, Y2020) }
+
+        val full = app.lockState().attemptsLeft
+        val e1 = expectThrows<AuthenticatorException.WrongPin> { app.unlock("0000") }
+        val e2 = expectThrows<AuthenticatorException.WrongPin> { app.unlock("0000") }
+        assertEquals(full - 1u, e1.attemptsLeft)
+        assertEquals(e1.attemptsLeft - 1u, e2.attemptsLeft)
+        assertEquals(e2.attemptsLeft, app.lockState().attemptsLeft)
+        assertTrue(app.lockState().locked)
+
+        app.unlock("1234")
+        assertFalse(app.lockState().locked)
+        assertEquals(full, app.lockState().attemptsLeft, "a correct PIN resets the counter")
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+
+        app.changePin("1234", "5678")
+        app.lock()
+        expectThrows<AuthenticatorException.WrongPin> { app.unlock("1234") }
+        app.unlock("5678")
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+    }
+
+    @Test
+    fun tooManyWrongPinsWipeTheVault() {
+        val keystore = MemoryKeystore()
+        val app = open(keystore)
+        app.add(TOTP_LINK)
+        app.setPin("1234")
+        app.setAppPolicy(
+            LockPolicy(requirePin = false, wipeAfterAttempts = 3u, idleTimeoutSeconds = null, minPinLength = 4.toUByte()),
+        )
+        assertEquals(3u, app.lockState().policy.wipeAfterAttempts)
+        assertNotNull(keystore.key)
+        app.lock()
+
+        assertEquals(2u, expectThrows<AuthenticatorException.WrongPin> { app.unlock("0000") }.attemptsLeft)
+        assertEquals(1u, expectThrows<AuthenticatorException.WrongPin> { app.unlock("1111") }.attemptsLeft)
+        expectThrows<AuthenticatorException.Wiped> { app.unlock("2222") }
+
+        assertNull(keystore.key, "the device key is deleted from the keystore")
+        assertTrue(keystore.deletions.get() >= 1)
+        assertTrue(app.lockState().wiped)
+        expectThrows<AuthenticatorException.Wiped> { app.unlock("1234") }
+
+        app.startOver()
+        val fresh = app.lockState()
+        assertFalse(fresh.wiped)
+        assertFalse(fresh.hasPin)
+        assertEquals(0, app.listAccounts().size)
+        val acct = app.add(TOTP_LINK).accounts[0]
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+    }
+
+    @Test
+    fun idleTimeoutLocksWithATestClock() {
+        val clock = ManualClock(Y2020)
+        val app = openWithClock(MemoryKeystore(), clock)
+        val acct = app.add(TOTP_LINK).accounts[0]
+        assertEquals("646738", app.code(acct.id).code, "code() uses the Clock's wall time")
+
+        app.setPin("1234")
+        app.setAppPolicy(LockPolicy(requirePin = true, wipeAfterAttempts = 10u, idleTimeoutSeconds = 60u, minPinLength = 4.toUByte()))
+        assertEquals(60uL, app.lockState().policy.idleTimeoutSeconds)
+        app.reportActivity()
+        assertEquals(60uL, app.lockState().secondsUntilAutoLock)
+
+        clock.advanceSeconds(59)
+        assertEquals(1uL, app.lockState().secondsUntilAutoLock)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        app.reportActivity()
+
+        clock.advanceSeconds(61)
+        expectThrows<AuthenticatorException.Locked> { app.codeAt(acct.id, Y2020) }
+        assertTrue(app.lockState().locked)
+        app.unlock("1234")
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+    }
+
+    // ------------------------------------------------------------------ push against privacyIDEA
+
+    @Test
+    fun pushRoundTripWithPrivacyIdea() {
+        val pi = PrivacyIdea.fromEnvOrSkip()
+        val app = open()
+        val pin = "kt" + (100000 + SecureRandom().nextInt(900000))
+        val token = pi.enrollPush("alice", pin)
+        try {
+            val preview = app.preview(token.link)
+            assertEquals(AccountKind.PUSH, preview.accounts.single().kind)
+            val result = if (preview.requiresPin && !app.lockState().hasPin) app.addWithPin(token.link, "1234") else app.add(token.link)
+            val acct = result.accounts.single()
+            assertEquals(AccountKind.PUSH, acct.kind)
+            assertEquals(token.serial, acct.serial)
+            assertTrue(app.listAccounts().any { it.id == acct.id })
+
+            // a login: approve it
+            val tx1 = pi.triggerLogin("alice", pin)
+            val ch1 = pollFor(app, token.serial)
+            assertEquals(acct.id, ch1.accountId)
+            assertTrue(ch1.question.isNotEmpty())
+            assertEquals(ChallengeSource.POLL, ch1.receivedVia)
+            if (ch1.requiresUnlock && app.lockState().locked) app.unlock("1234")
+            val ok = app.approve(ch1.id, null)
+            assertTrue(ok.accepted, "server accepted the approval: $ok")
+            assertEquals(true to "accept", pi.pollTransaction(tx1), "login is approved")
+            assertTrue(app.pendingChallenges().none { it.id == ch1.id })
+            expectThrows<AuthenticatorException> { app.approve(ch1.id, null) }
+
+            // a second login: decline it
+            val tx2 = pi.triggerLogin("alice", pin)
+            val ch2 = pollFor(app, token.serial)
+            assertNotEquals(ch1.id, ch2.id)
+            val no = app.decline(ch2.id, null)
+            assertTrue(no.accepted, "server took the decline: $no")
+            assertEquals(false to "declined", pi.pollTransaction(tx2), "login is declined")
+        } finally {
+            pi.deleteToken(token.serial)
+        }
+    }
+
+    private fun pollFor(app: Authenticator, serial: String): PushChallenge {
+        repeat(10) {
+            app.pollChallenges().firstOrNull { it.serial == serial }?.let { return it }
+            Thread.sleep(500)
+        }
+        fail<Unit>("no challenge for $serial after polling")
+        throw IllegalStateException()
+    }
+}
+
+// ---------------------------------------------------------------------- privacyIDEA admin side
+
+class PrivacyIdea(private val base: String) {
+    private val realm = System.getenv("PI_REALM") ?: "defrealm"
+    data class PushToken(val serial: String, val link: String)
+
+    private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+    private val adminJwt: String by lazy {
+        val user = System.getenv("PI_ADMIN_USER") ?: "admin"
+        val pass = System.getenv("PI_ADMIN_PASS") ?: "admin-secret"
+        str(post("/auth", mapOf("username" to user, "password" to pass), auth = false), "result", "value", "token")
+    }
+
+    companion object {
+        /** The server at $PI_URL (default http://127.0.0.1:5080); fails the test when it does not
+         *  answer, unless AUTHCORE_SKIP_INTEROP=1, which skips it. */
+        fun fromEnvOrSkip(): PrivacyIdea {
+            val url = (System.getenv("PI_URL")?.takeIf { it.isNotBlank() } ?: "http://127.0.0.1:5080").trimEnd('/')
+            val answers = runCatching {
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()
+                    .send(HttpRequest.newBuilder(URI("$url/")).timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.discarding())
+                true
+            }.getOrDefault(false)
+            if (!answers) {
+                val msg = "privacyIDEA at $url does not answer (start tests/privacyidea/start.sh, or set AUTHCORE_SKIP_INTEROP=1 to skip)"
+                if (System.getenv("AUTHCORE_SKIP_INTEROP") == "1") Assumptions.abort<Unit>(msg)
+                fail<Unit>(msg)
+            }
+            return PrivacyIdea(url)
+        }
+    }
+
+    fun enrollPush(user: String, pin: String): PushToken {
+        val r = post("/token/init", mapOf("type" to "push", "genkey" to "1", "user" to user, "realm" to realm, "pin" to pin))
+        return PushToken(str(r, "detail", "serial"), str(r, "detail", "pushurl", "value"))
+    }
+
+    fun triggerLogin(user: String, pass: String): String {
+        val r = post("/validate/check", mapOf("user" to user, "pass" to pass), auth = false)
+        val detail = Json.path(r, "detail") as Map<*, *>
+        assertTrue(detail["transaction_id"] is String, "validate/check started a challenge: $r")
+        return detail["transaction_id"] as String
+    }
+
+    /** /validate/polltransaction: result.value (true once the login was approved) and
+     *  detail.challenge_status (pending, accept, declined, cancelled). */
+    fun pollTransaction(txId: String): Pair<Boolean, String?> {
+        val r = get("/validate/polltransaction?transaction_id=" + enc(txId), auth = false)
+        return (Json.path(r, "result", "value") as Boolean) to (Json.path(r, "detail", "challenge_status") as? String)
+    }
+
+    fun deleteToken(serial: String) {
+        runCatching { request(HttpRequest.newBuilder(URI("$base/token/${enc(serial)}")).DELETE(), auth = true) }
+    }
+
+    private fun enc(s: String) = URLEncoder.encode(s, Charsets.UTF_8)
+
+    private fun post(path: String, form: Map<String, String>, auth: Boolean = true): Any? {
+        val body = form.entries.joinToString("&") { enc(it.key) + "=" + enc(it.value) }
+        return request(
+            HttpRequest.newBuilder(URI(base + path)).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(body)),
+            auth,
+        )
+    }
+
+    private fun get(path: String, auth: Boolean): Any? = request(HttpRequest.newBuilder(URI(base + path)).GET(), auth)
+
+    private fun request(b: HttpRequest.Builder, auth: Boolean): Any? {
+        if (auth) b.header("Authorization", adminJwt)
+        val req = b.timeout(Duration.ofSeconds(30)).build()
+        val resp = http.send(req, HttpResponse.BodyHandlers.ofString())
+        assertEquals(200, resp.statusCode(), "${req.method()} ${req.uri()}: ${resp.body()}")
+        return Json.parse(resp.body())
+    }
+
+    private fun str(json: Any?, vararg keys: String): String =
+        Json.path(json, *keys) as? String ?: fail("no string at ${keys.joinToString(".")} in $json")
+}
+
+/** A minimal JSON reader (objects, arrays, strings, numbers, booleans, null). */
+object Json {
+    fun path(json: Any?, vararg keys: String): Any? = keys.fold(json) { cur, k -> (cur as? Map<*, *>)?.get(k) }
+
+    fun parse(s: String): Any? {
+        val p = Parser(s)
+        val v = p.value()
+        p.ws()
+        require(p.i == s.length) { "trailing data in JSON at ${p.i}" }
+        return v
+    }
+
+    private class Parser(val s: String) {
+        var i = 0
+        fun ws() { while (i < s.length && s[i].isWhitespace()) i++ }
+        fun value(): Any? {
+            ws()
+            require(i < s.length) { "unexpected end of JSON" }
+            return when (s[i]) {
+                '{' -> obj()
+                '[' -> arr()
+                '"' -> str()
+                't' -> lit("true", true)
+                'f' -> lit("false", false)
+                'n' -> lit("null", null)
+                else -> num()
+            }
+        }
+        fun lit(word: String, v: Any?): Any? {
+            require(s.startsWith(word, i)) { "bad literal at $i" }
+            i += word.length
+            return v
+        }
+        fun num(): Any {
+            val start = i
+            while (i < s.length && (s[i].isDigit() || s[i] in "+-.eE")) i++
+            val t = s.substring(start, i)
+            return t.toLongOrNull() ?: t.toDouble()
+        }
+        fun obj(): Map<String, Any?> {
+            val m = LinkedHashMap<String, Any?>()
+            i++; ws()
+            if (s[i] == '}') { i++; return m }
+            while (true) {
+                ws(); val k = str(); ws()
+                require(s[i] == ':') { "expected : at $i" }; i++
+                m[k] = value(); ws()
+                when (s[i++]) { ',' -> continue; '}' -> return m; else -> error("expected , or } at ${i - 1}") }
+            }
+        }
+        fun arr(): List<Any?> {
+            val l = ArrayList<Any?>()
+            i++; ws()
+            if (s[i] == ']') { i++; return l }
+            while (true) {
+                l += value(); ws()
+                when (s[i++]) { ',' -> continue; ']' -> return l; else -> error("expected , or ] at ${i - 1}") }
+            }
+        }
+        fun str(): String {
+            require(s[i] == '"') { "expected string at $i" }
+            i++
+            val sb = StringBuilder()
+            while (true) {
+                val c = s[i++]
+                when (c) {
+                    '"' -> return sb.toString()
+                    '\\' -> when (val e = s[i++]) {
+                        'n' -> sb.append('\n'); 't' -> sb.append('\t'); 'r' -> sb.append('\r')
+                        'b' -> sb.append('\b'); 'f' -> sb.append('\u000c')
+                        'u' -> { sb.append(s.substring(i, i + 4).toInt(16).toChar()); i += 4 }
+                        else -> sb.append(e)
+                    }
+                    else -> sb.append(c)
+                }
+            }
+        }
+    }
+}
