@@ -341,7 +341,7 @@ impl Authenticator {
         guard(|| {
             let transport: Arc<dyn Transport> = match options.transport {
                 Some(t) => t,
-                None => Arc::new(HttpTransport::new()?),
+                None => Arc::new(HttpTransport::new().map_err(|e| Error::Internal(e.to_string()))?),
             };
             let mut engine = Engine::open(
                 db_path.into(),

@@ -106,12 +106,13 @@ pub enum AuthenticatorError {
         reason: String,
     },
     /// The server answered with an error.
-    #[error("server error {status}: {message}")]
+    #[error("server error {status}: {reason}")]
     Server {
         /// HTTP status.
         status: u16,
-        /// The server's message, if any.
-        message: String,
+        /// The server's message, if any. (Not `message`: that clashes with
+        /// `Throwable.message` in the Kotlin bindings.)
+        reason: String,
     },
     /// The push challenge expired before it was answered.
     #[error("the challenge has expired")]
@@ -179,7 +180,10 @@ impl From<Error> for AuthenticatorError {
             Error::AlreadyEnrolled => Self::AlreadyEnrolled,
             Error::NotSupported(reason) => Self::NotSupported { reason },
             Error::Network(reason) => Self::Network { reason },
-            Error::Server { status, message } => Self::Server { status, message },
+            Error::Server { status, message } => Self::Server {
+                status,
+                reason: message,
+            },
             Error::ChallengeExpired => Self::ChallengeExpired,
             Error::AlreadyAnswered => Self::AlreadyAnswered,
             Error::BadSignature => Self::BadSignature,

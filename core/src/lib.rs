@@ -21,10 +21,10 @@ pub use engine::KdfSettings;
 pub use error::{AuthenticatorError, KeystoreError};
 pub use lock::LockPolicy;
 pub use otp::{AccountKind, Algorithm};
-pub use platform::{
-    BiometricKey, Clock, FileKeystore, Keystore, MemoryKeystore, OsKeystore, SystemClock,
-};
-pub use push::transport::{HttpResponse, HttpTransport, Transport};
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
+pub use platform::OsKeystore;
+pub use platform::{BiometricKey, Clock, FileKeystore, Keystore, MemoryKeystore, SystemClock};
+pub use push::transport::{HttpResponse, HttpTransport, Transport, TransportError};
 pub use push::ChallengeSource;
 
 /// Decodes the text of the QR code in a PNG or JPEG image.

@@ -80,6 +80,7 @@ fn random_key() -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
         .map_err(unavailable)
 }
 
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
 /// Desktop keystore: the OS keychain through `keyring` (Secret Service on Linux,
 /// Keychain on macOS, Credential Manager on Windows). The key is stored hex-encoded
 /// under service `authenticator-core`, user = the vault id.
@@ -89,6 +90,7 @@ pub struct OsKeystore {
     user: String,
 }
 
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
 impl OsKeystore {
     /// A keystore entry for one vault (`vault_id` should be unique per vault file).
     pub fn new(vault_id: &str) -> Self {
@@ -120,6 +122,7 @@ impl OsKeystore {
     }
 }
 
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
 impl Keystore for OsKeystore {
     fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
         let entry = self.entry()?;

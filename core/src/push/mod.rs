@@ -82,12 +82,12 @@ impl SignedRequest {
 
     /// Sends as GET (polls).
     pub fn get(&self, t: &dyn Transport) -> Result<transport::HttpResponse> {
-        t.get(&self.url, &self.pairs(), self.verify_tls)
+        Ok(t.get(&self.url, &self.pairs(), self.verify_tls)?)
     }
 
     /// Sends as a form POST (answers, updates, enrollment).
     pub fn post(&self, t: &dyn Transport) -> Result<transport::HttpResponse> {
-        t.post_form(&self.url, &self.pairs(), self.verify_tls)
+        Ok(t.post_form(&self.url, &self.pairs(), self.verify_tls)?)
     }
 }
 

@@ -2,8 +2,21 @@
 //! unit-tested without a server; the shipped implementation is blocking `reqwest` with
 //! rustls, explicit timeouts, and TLS verification unless the token said otherwise.
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use std::time::Duration;
+
+/// A request that got no HTTP answer (DNS, connect, TLS, timeout). Becomes the public
+/// `Network` error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError(pub String);
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Network(e.0)
+    }
+}
+
+type Result<T> = std::result::Result<T, TransportError>;
 
 /// An HTTP answer: status and body.
 #[derive(Debug, Clone)]
@@ -36,7 +49,7 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     /// Builds both clients (verifying and, for `sslverify=0` tokens, non-verifying).
-    pub fn new() -> Result<Self> {
+    pub fn new() -> std::result::Result<Self, crate::AuthenticatorError> {
         let build = |verify: bool| {
             reqwest::blocking::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -46,9 +59,13 @@ impl HttpTransport {
                 .build()
                 .map_err(|e| Error::Internal(format!("HTTP client: {e}")))
         };
+        let (verifying, non_verifying) = match (build(true), build(false)) {
+            (Ok(v), Ok(n)) => (v, n),
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+        };
         Ok(Self {
-            verifying: build(true)?,
-            non_verifying: build(false)?,
+            verifying,
+            non_verifying,
         })
     }
 
@@ -61,7 +78,7 @@ impl HttpTransport {
     }
 }
 
-fn network(e: reqwest::Error) -> Error {
+fn network(e: reqwest::Error) -> TransportError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -70,7 +87,7 @@ fn network(e: reqwest::Error) -> Error {
         "request failed"
     };
     // reqwest's Display includes the URL (no secrets: form bodies are never in it).
-    Error::Network(format!("{kind}: {}", e.without_url()))
+    TransportError(format!("{kind}: {}", e.without_url()))
 }
 
 fn into_response(r: reqwest::blocking::Response) -> Result<HttpResponse> {
