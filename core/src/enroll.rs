@@ -144,6 +144,10 @@ impl Engine {
                 enrollment,
                 warnings,
             } => {
+                // The link's ttl runs from when the user first saw it.
+                self.push_links_seen
+                    .entry(enrollment.serial.clone())
+                    .or_insert(now);
                 let already = self.db.accounts()?.iter().any(|a| {
                     a.kind == AccountKind::Push && a.serial.as_deref() == Some(&enrollment.serial)
                 });

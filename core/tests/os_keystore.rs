@@ -1,0 +1,64 @@
+//! The desktop default keystore for real: the OS keychain through `keyring` (Secret
+//! Service on Linux). Ignored by plain `cargo test`; `tests/run-os-keystore.sh` runs it
+//! inside a private D-Bus session with an unlocked gnome-keyring.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use authenticator_core::{
+    Authenticator, AuthenticatorError, KdfSettings, Keystore, OpenOptions, OsKeystore,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[test]
+#[ignore = "needs a Secret Service: run tests/run-os-keystore.sh"]
+fn os_keystore_holds_deletes_and_protects_a_vault() {
+    let id = format!("authcore-test-{}", std::process::id());
+    let ks = Arc::new(OsKeystore::new(&id));
+    ks.probe()
+        .expect("the OS keystore must answer in this session");
+    assert!(!ks.has_key().unwrap());
+    let k1 = ks.get_or_create_device_key().unwrap();
+    assert_eq!(k1.len(), 32);
+    assert!(ks.has_key().unwrap());
+    assert_eq!(
+        ks.get_or_create_device_key().unwrap(),
+        k1,
+        "stable across calls"
+    );
+    // Another process-independent handle on the same entry sees the same key.
+    assert_eq!(OsKeystore::new(&id).get_or_create_device_key().unwrap(), k1);
+
+    // A vault on the OS keystore: PIN, wrong PINs to the wipe, key deleted from the OS.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.sqlite3");
+    let opts = || OpenOptions {
+        kdf: KdfSettings {
+            target: Duration::from_millis(1),
+            floor: 1000,
+        },
+        ..OpenOptions::default()
+    };
+    let a = Authenticator::open_with(&path, ks.clone(), opts()).unwrap();
+    a.add("otpauth://totp/OS:k?secret=JBSWY3DPEHPK3PXP".into())
+        .unwrap();
+    a.set_pin("1234".into()).unwrap();
+    drop(a);
+    let a = Authenticator::open_with(&path, ks.clone(), opts()).unwrap();
+    a.unlock("1234".into()).unwrap();
+    a.set_app_policy(authenticator_core::LockPolicy {
+        require_pin: true,
+        wipe_after_attempts: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    a.lock().unwrap();
+    assert!(matches!(
+        a.unlock("0000".into()),
+        Err(AuthenticatorError::Wiped)
+    ));
+    assert!(
+        !ks.has_key().unwrap(),
+        "device key deleted from the OS keystore"
+    );
+    ks.delete_device_key().unwrap();
+}

@@ -1,0 +1,402 @@
+//! Push protocol logic without a server: an in-test fake of privacyIDEA's phone
+//! endpoints behind the `Transport` trait (unit-test fake only, never shipped). Covers
+//! what a real server cannot easily stage: network failures mid-answer, expiry with a
+//! moved clock, the enrollment link's ttl, malformed messages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use authenticator_core::{
+    Authenticator, AuthenticatorError, ChallengeSource, HttpResponse, OpenOptions, Transport,
+    TransportError,
+};
+use common::*;
+use ring::signature::{self, RsaKeyPair, UnparsedPublicKey};
+use rsa::pkcs1::EncodeRsaPublicKey;
+use rsa::pkcs8::{DecodePublicKey, EncodePrivateKey};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+const URL: &str = "https://pi.example/ttype/push";
+
+struct FakeServer {
+    key: RsaKeyPair,
+    pkcs1_b64: String,
+    phone_pkcs1: Mutex<Option<Vec<u8>>>,
+    open: Mutex<Vec<HashMap<String, String>>>,
+    answers: Mutex<Vec<HashMap<String, String>>>,
+    offline: AtomicBool,
+    requests: AtomicUsize,
+}
+
+fn b32(sig: &[u8]) -> String {
+    data_encoding::BASE32.encode(sig)
+}
+
+impl FakeServer {
+    fn new() -> Arc<Self> {
+        let sk = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
+        let pkcs1 = sk.to_public_key().to_pkcs1_der().unwrap();
+        let b64 = data_encoding::BASE64.encode(pkcs1.as_bytes());
+        let wrapped: Vec<String> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        let key = RsaKeyPair::from_pkcs8(sk.to_pkcs8_der().unwrap().as_bytes()).unwrap();
+        Arc::new(Self {
+            key,
+            pkcs1_b64: wrapped.join("\n"),
+            phone_pkcs1: Mutex::new(None),
+            open: Mutex::new(Vec::new()),
+            answers: Mutex::new(Vec::new()),
+            offline: AtomicBool::new(false),
+            requests: AtomicUsize::new(0),
+        })
+    }
+
+    fn sign(&self, msg: &str) -> String {
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                msg.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+        b32(&sig)
+    }
+
+    fn phone_signed(&self, msg: &str, sig_b32: &str) -> bool {
+        let pk = self.phone_pkcs1.lock().unwrap().clone().unwrap();
+        let sig = data_encoding::BASE32.decode(sig_b32.as_bytes()).unwrap();
+        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, pk)
+            .verify(msg.as_bytes(), &sig)
+            .is_ok()
+    }
+
+    /// A challenge as privacyIDEA sends it, signed.
+    fn challenge(&self, nonce: &str, presence: Option<&str>) -> HashMap<String, String> {
+        let mut m: HashMap<String, String> = [
+            ("nonce", nonce),
+            ("url", URL),
+            ("serial", "PIPU0001"),
+            ("question", "Login for alice?"),
+            ("title", "Fake PI"),
+            ("sslverify", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut signed = format!("{nonce}|{URL}|PIPU0001|Login for alice?|Fake PI|1");
+        if let Some(p) = presence {
+            m.insert("require_presence".into(), p.into());
+            signed.push_str(&format!("|{p}"));
+        }
+        m.insert("signature".into(), self.sign(&signed));
+        let caps =
+            format!("{{\"capabilities\":{{\"decline_reason\":true}},\"nonce\":\"{nonce}\"}}");
+        m.insert("capabilities".into(), "{\"decline_reason\": true}".into());
+        m.insert("capabilities_signature".into(), self.sign(&caps));
+        self.open.lock().unwrap().push(m.clone());
+        m
+    }
+
+    fn json(value: serde_json::Value) -> Result<HttpResponse, TransportError> {
+        Ok(HttpResponse {
+            status: 200,
+            body: value.to_string(),
+        })
+    }
+}
+
+impl Transport for FakeServer {
+    fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        verify_tls: bool,
+    ) -> Result<HttpResponse, TransportError> {
+        assert_eq!(url, URL);
+        assert!(verify_tls, "this token asked for TLS verification");
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if self.offline.load(Ordering::SeqCst) {
+            return Err(TransportError(
+                "could not connect: fake network down".into(),
+            ));
+        }
+        let f: HashMap<&str, &str> = form.iter().cloned().collect();
+        if let Some(cred) = f.get("enrollment_credential") {
+            if *cred != "goodcredential" {
+                return Ok(HttpResponse {
+                    status: 400,
+                    body: r#"{"result":{"status":false,"error":{"code":905,"message":"ERR905: Invalid enrollment credential."}}}"#.into(),
+                });
+            }
+            let spki = data_encoding::BASE64
+                .decode(f["pubkey"].as_bytes())
+                .unwrap();
+            let pk = rsa::RsaPublicKey::from_public_key_der(&spki).unwrap();
+            *self.phone_pkcs1.lock().unwrap() =
+                Some(pk.to_pkcs1_der().unwrap().as_bytes().to_vec());
+            assert_eq!(f["fbtoken"], "fcm-1");
+            return Self::json(serde_json::json!({
+                "result": {"status": true, "value": true},
+                "detail": {"public_key": self.pkcs1_b64, "rollout_state": "enrolled", "serial": "PIPU0001"}
+            }));
+        }
+        if let Some(tok) = f.get("new_fb_token") {
+            let ok = self.phone_signed(
+                &format!("{tok}|{}|{}", f["serial"], f["timestamp"]),
+                f["signature"],
+            );
+            return Self::json(serde_json::json!({"result": {"status": true, "value": ok}}));
+        }
+        let nonce = f["nonce"];
+        let msg = if f.get("decline") == Some(&"1") {
+            match f.get("decline_reason") {
+                Some(r) => format!("{nonce}|{}|decline|{r}", f["serial"]),
+                None => format!("{nonce}|{}|decline", f["serial"]),
+            }
+        } else if let Some(p) = f.get("presence_answer") {
+            format!("{nonce}|{}|{p}", f["serial"])
+        } else {
+            format!("{nonce}|{}", f["serial"])
+        };
+        let ok = self.phone_signed(&msg, f["signature"]);
+        self.answers.lock().unwrap().push(
+            f.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        self.open.lock().unwrap().retain(|c| c["nonce"] != nonce);
+        Self::json(
+            serde_json::json!({"result": {"status": true, "value": ok}, "detail": {"display_code": "42", "message": "Enter the code"}}),
+        )
+    }
+
+    fn get(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        _verify_tls: bool,
+    ) -> Result<HttpResponse, TransportError> {
+        assert_eq!(url, URL);
+        if self.offline.load(Ordering::SeqCst) {
+            return Err(TransportError("timed out".into()));
+        }
+        let q: HashMap<&str, &str> = query.iter().cloned().collect();
+        assert!(self.phone_signed(
+            &format!("{}|{}", q["serial"], q["timestamp"]),
+            q["signature"]
+        ));
+        let list: Vec<_> = self.open.lock().unwrap().clone();
+        Self::json(serde_json::json!({"result": {"status": true, "value": list}}))
+    }
+}
+
+fn link(cred: &str) -> String {
+    format!("otpauth://pipush/alice?url=https%3A%2F%2Fpi.example%2Fttype%2Fpush&ttl=10&issuer=Fake&enrollment_credential={cred}&v=1&serial=PIPU0001&sslverify=1")
+}
+
+fn setup() -> (Fixture, Arc<FakeServer>, Arc<Authenticator>) {
+    let f = Fixture::new();
+    let server = FakeServer::new();
+    let a = Authenticator::open_with(
+        &f.path,
+        f.keystore.clone(),
+        OpenOptions {
+            transport: Some(server.clone()),
+            ..f.options()
+        },
+    )
+    .unwrap();
+    a.set_push_service_token("fcm-1".into()).unwrap();
+    (f, server, a)
+}
+
+fn enrolled() -> (Fixture, Arc<FakeServer>, Arc<Authenticator>) {
+    let (f, s, a) = setup();
+    a.add(link("goodcredential")).unwrap();
+    (f, s, a)
+}
+
+#[test]
+fn wrong_credential_stores_nothing_and_says_why() {
+    let (_f, _s, a) = setup();
+    match a.add(link("badcredential")) {
+        Err(AuthenticatorError::InvalidEnrollment { reason }) => {
+            assert!(reason.contains("credential"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.list_accounts().unwrap().is_empty());
+    let r = a.add(link("goodcredential")).unwrap();
+    assert!(r.accounts[0].tls_verify);
+}
+
+#[test]
+fn enrollment_link_expires_after_its_ttl_from_first_sight() {
+    let (f, s, a) = setup();
+    let p = a.preview(link("goodcredential")).unwrap();
+    assert_eq!(p.accounts[0].issuer, "Fake");
+    f.clock.advance(11 * 60);
+    match a.add(link("goodcredential")) {
+        Err(AuthenticatorError::InvalidEnrollment { reason }) => {
+            assert!(reason.contains("expired"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.requests.load(Ordering::SeqCst), 0, "no step 2 was sent");
+}
+
+#[test]
+fn push_message_verify_answer_and_replay() {
+    let (_f, s, a) = enrolled();
+    let msg = s.challenge("NONCEAAAAAAAAAAAAAAAAAAAAAAAAAAA", None);
+    let c = a.receive_push(msg.clone()).unwrap();
+    assert_eq!(c.received_via, ChallengeSource::Push);
+    assert_eq!(c.title, "Fake PI");
+    assert_eq!(c.decline_reasons, vec!["unknown_trigger", "cancelled"]);
+    assert_eq!(c.expires_at, 1_577_836_800 + 120);
+    // Receiving the same message twice is harmless.
+    assert_eq!(a.receive_push(msg.clone()).unwrap().id, c.id);
+    let r = a.approve(c.id.clone(), None).unwrap();
+    assert!(r.accepted, "the fake verified our signature");
+    assert_eq!(r.display_code.as_deref(), Some("42"));
+    assert!(matches!(
+        a.receive_push(msg),
+        Err(AuthenticatorError::AlreadyAnswered)
+    ));
+    assert!(matches!(
+        a.decline(c.id, None),
+        Err(AuthenticatorError::AlreadyAnswered)
+    ));
+}
+
+#[test]
+fn network_failure_leaves_the_challenge_pending_for_a_retry() {
+    let (_f, s, a) = enrolled();
+    let c = a
+        .receive_push(s.challenge("NONCEBBBBBBBBBBBBBBBBBBBBBBBBBBB", None))
+        .unwrap();
+    s.offline.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        a.approve(c.id.clone(), None),
+        Err(AuthenticatorError::Network { .. })
+    ));
+    assert!(matches!(
+        a.poll_challenges(),
+        Err(AuthenticatorError::Network { .. })
+    ));
+    assert_eq!(a.pending_challenges().unwrap().len(), 1);
+    s.offline.store(false, Ordering::SeqCst);
+    assert!(a.approve(c.id, None).unwrap().accepted);
+    assert!(a.pending_challenges().unwrap().is_empty());
+}
+
+#[test]
+fn expired_challenges_cannot_be_answered_and_polls_keep_live_ones() {
+    let (f, s, a) = enrolled();
+    let c = a
+        .receive_push(s.challenge("NONCECCCCCCCCCCCCCCCCCCCCCCCCCCC", None))
+        .unwrap();
+    f.clock.advance(121);
+    assert!(a.pending_challenges().unwrap().is_empty());
+    assert!(matches!(
+        a.approve(c.id.clone(), None),
+        Err(AuthenticatorError::ChallengeExpired)
+    ));
+    // The server still lists it: a poll shows it is alive and extends it.
+    let polled = a.poll_challenges().unwrap();
+    assert_eq!(polled.len(), 1);
+    assert_eq!(polled[0].expires_at, 1_577_836_800 + 121 + 120);
+    assert!(a.approve(c.id, None).unwrap().accepted);
+}
+
+#[test]
+fn number_matching_and_decline_reasons_are_signed_as_the_protocol_says() {
+    let (_f, s, a) = enrolled();
+    let c = a
+        .receive_push(s.challenge("NONCEDDDDDDDDDDDDDDDDDDDDDDDDDDD", Some("12,34,56")))
+        .unwrap();
+    assert_eq!(c.presence_options, vec!["12", "34", "56"]);
+    assert!(matches!(
+        a.approve(c.id.clone(), Some("99".into())),
+        Err(AuthenticatorError::InvalidArgument { .. })
+    ));
+    assert!(a.approve(c.id, Some("34".into())).unwrap().accepted);
+    assert_eq!(
+        s.answers.lock().unwrap().last().unwrap()["presence_answer"],
+        "34"
+    );
+    let c = a
+        .receive_push(s.challenge("NONCEEEEEEEEEEEEEEEEEEEEEEEEEEEE", None))
+        .unwrap();
+    assert!(a.decline(c.id, Some("cancelled".into())).unwrap().accepted);
+    let last = s.answers.lock().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["decline"].as_str(), last["decline_reason"].as_str()),
+        ("1", "cancelled")
+    );
+}
+
+#[test]
+fn malformed_or_foreign_messages_are_refused_and_nothing_is_stored() {
+    let (_f, s, a) = enrolled();
+    let good = s.challenge("NONCEFFFFFFFFFFFFFFFFFFFFFFFFFFF", None);
+    let mut no_question = good.clone();
+    no_question.remove("question");
+    assert!(matches!(
+        a.receive_push(no_question),
+        Err(AuthenticatorError::InvalidPushMessage { .. })
+    ));
+    let mut bad_nonce = good.clone();
+    bad_nonce.insert("nonce".into(), "../../etc".into());
+    assert!(matches!(
+        a.receive_push(bad_nonce),
+        Err(AuthenticatorError::InvalidPushMessage { .. })
+    ));
+    let mut other_serial = good.clone();
+    other_serial.insert("serial".into(), "PIPU9999".into());
+    assert!(matches!(
+        a.receive_push(other_serial),
+        Err(AuthenticatorError::NotFound { .. })
+    ));
+    let mut bad_sig = good.clone();
+    bad_sig.insert("signature".into(), "not base32 !!".into());
+    assert!(matches!(
+        a.receive_push(bad_sig),
+        Err(AuthenticatorError::BadSignature)
+    ));
+    assert!(a.pending_challenges().unwrap().is_empty());
+    assert!(a.receive_push(good).is_ok());
+}
+
+#[test]
+fn rotation_updates_every_token_with_a_signed_timestamp() {
+    let (_f, s, a) = enrolled();
+    let r = a.update_push_service_token("fcm-2".into()).unwrap();
+    assert_eq!(r.len(), 1);
+    assert!(r[0].ok, "{:?}", r[0].error);
+    s.offline.store(true, Ordering::SeqCst);
+    let r = a.update_push_service_token("fcm-3".into()).unwrap();
+    assert!(!r[0].ok);
+    assert!(r[0].error.as_deref().unwrap().contains("network"));
+    assert!(matches!(
+        a.update_push_service_token(" ".into()),
+        Err(AuthenticatorError::InvalidArgument { .. })
+    ));
+}
+
+#[test]
+fn deleting_the_push_account_removes_its_challenges() {
+    let (_f, s, a) = enrolled();
+    a.receive_push(s.challenge("NONCEGGGGGGGGGGGGGGGGGGGGGGGGGGG", None))
+        .unwrap();
+    let id = a.list_accounts().unwrap()[0].id.clone();
+    a.delete_account(id).unwrap();
+    assert!(a.pending_challenges().unwrap().is_empty());
+}
