@@ -75,6 +75,9 @@ pub struct Engine {
     /// Decrypted secrets of TOTP/Steam accounts, kept while unlocked so a screen of
     /// codes costs only the HMACs; cleared (zeroized) on lock.
     secret_cache: std::collections::HashMap<String, Zeroizing<Vec<u8>>>,
+    /// Prepared generators of every time-based account in display order, built on first
+    /// use while unlocked; dropped on lock and on any change to the account list.
+    time_plan: Option<Vec<(String, otp::TimeCodeGenerator)>>,
     /// When each push enrollment link was first seen (its `ttl` runs from then).
     pub(crate) push_links_seen: std::collections::HashMap<String, i64>,
     /// RSA size of new phone keys (4096; tests may lower it).
@@ -114,6 +117,7 @@ impl Engine {
             wiped: false,
             last_activity_ms: 0,
             secret_cache: std::collections::HashMap::new(),
+            time_plan: None,
             push_links_seen: std::collections::HashMap::new(),
             phone_key_bits: crate::push::protocol::PHONE_KEY_BITS,
             transport,
@@ -231,6 +235,12 @@ impl Engine {
     fn forget_vault_key(&mut self) {
         self.vault_key = None;
         self.secret_cache.clear();
+        self.time_plan = None;
+    }
+
+    /// Drops what is derived from the account list (after adds, deletes, reorders).
+    pub(crate) fn accounts_changed(&mut self) {
+        self.time_plan = None;
     }
 
     /// Errors with `Wiped` after a wipe.
@@ -491,6 +501,7 @@ impl Engine {
         self.forget_vault_key();
         self.device_data_key = None;
         self.wiped = true;
+        self.accounts_changed();
         self.db.wipe()?;
         self.keystore.delete_device_key()?;
         Ok(())
@@ -624,6 +635,7 @@ impl Engine {
             )?;
         }
         tx.commit()?;
+        self.accounts_changed();
         Ok(())
     }
 
@@ -638,6 +650,8 @@ impl Engine {
         if n == 0 {
             return Err(Error::NotFound(format!("account {id}")));
         }
+        self.secret_cache.remove(id);
+        self.accounts_changed();
         Ok(())
     }
 
@@ -667,31 +681,43 @@ impl Engine {
         let vk = self.require_unlocked()?;
         let t = u64::try_from(unix_time)
             .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
-        let accounts = self.db.accounts()?;
-        let mut out = Vec::with_capacity(accounts.len());
-        for a in accounts {
-            if !matches!(a.kind, AccountKind::Totp | AccountKind::Steam) {
-                continue;
+        if self.time_plan.is_none() {
+            let mut plan = Vec::new();
+            for a in self.db.accounts()? {
+                if matches!(a.kind, AccountKind::Totp | AccountKind::Steam) {
+                    let secret = self.secret_of(&vk, &a)?;
+                    let g = otp::TimeCodeGenerator::new(
+                        a.kind,
+                        &secret,
+                        a.algorithm,
+                        a.digits,
+                        a.period,
+                    )?;
+                    plan.push((a.id, g));
+                }
             }
-            let (alg, digits, period, kind) = (a.algorithm, a.digits, a.period, a.kind);
-            let secret = self.cached_secret(&vk, &a)?;
-            let code = if kind == AccountKind::Steam {
-                otp::steam(secret, t)?
-            } else {
-                otp::totp(secret, alg, digits, period, t)?
-            };
-            let p = i64::from(period);
-            out.push((
-                a.id,
-                CodeValue {
-                    code,
-                    valid_until: Some((unix_time / p + 1) * p),
-                    period: Some(period),
-                    counter: None,
-                },
-            ));
+            self.time_plan = Some(plan);
         }
-        Ok(out)
+        let plan = self
+            .time_plan
+            .as_ref()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(plan
+            .iter()
+            .map(|(id, g)| {
+                let p = i64::from(g.period());
+                (
+                    id.clone(),
+                    CodeValue {
+                        code: g.at(t),
+                        valid_until: Some((unix_time / p + 1) * p),
+                        period: Some(g.period()),
+                        counter: None,
+                    },
+                )
+            })
+            .collect())
     }
 
     /// The code of an account at `unix_time`. HOTP: the counter is incremented and

@@ -315,6 +315,7 @@ impl Engine {
             Engine::store_wrap(&tx, w)?;
         }
         tx.commit()?;
+        self.accounts_changed();
         Ok(())
     }
 }

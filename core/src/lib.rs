@@ -32,3 +32,42 @@ pub use push::ChallengeSource;
 pub fn decode_qr_image(image: Vec<u8>) -> Result<String, AuthenticatorError> {
     api::guard(|| enroll::decode_qr_image(&image))
 }
+
+/// Entry points for the benchmarks (`benches/`): the push protocol's crypto steps,
+/// which are otherwise internal. Not part of the supported API.
+#[doc(hidden)]
+pub mod bench_support {
+    use std::collections::HashMap;
+
+    /// Generates an RSA phone key of `bits`; returns its PKCS#8 DER.
+    pub fn generate_phone_key(bits: usize) -> Vec<u8> {
+        crate::push::protocol::generate_phone_key(bits)
+            .map(|k| k.pkcs8.to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Signs an answer string as the phone does (PKCS#1 v1.5 SHA-256, base32).
+    pub fn sign_answer(pkcs8: &[u8], message: &str) -> String {
+        crate::push::protocol::sign(pkcs8, message).unwrap_or_default()
+    }
+
+    /// Parses and verifies a challenge message against a server PKCS#1 key.
+    pub fn verify_challenge(server_pkcs1: &[u8], message: &HashMap<String, String>) -> bool {
+        crate::push::protocol::WireChallenge::from_map(message)
+            .and_then(|c| c.verify(server_pkcs1))
+            .is_ok()
+    }
+
+    /// PBKDF2 iterations the calibration picks on this machine (target 250 ms).
+    pub fn calibrated_pin_iterations() -> u32 {
+        crate::crypto::calibrate_pbkdf2(
+            crate::crypto::PBKDF2_TARGET,
+            crate::crypto::PBKDF2_MIN_ITERATIONS,
+        )
+    }
+
+    /// One PIN key derivation with `iterations`.
+    pub fn derive_pin_key(pin: &str, iterations: u32) -> bool {
+        crate::crypto::pin_key(pin, &[0u8; 16], iterations).is_ok()
+    }
+}

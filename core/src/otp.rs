@@ -111,13 +111,7 @@ pub fn hotp(secret: &[u8], algorithm: Algorithm, digits: u8, counter: u64) -> Re
         return Ok(totp.generate(counter).to_string());
     }
     let mac = totp.sign(counter);
-    let mac = mac.as_ref();
-    let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
-    let slice = mac
-        .get(offset..offset + 4)
-        .ok_or_else(|| Error::Internal("short HMAC".into()))?;
-    let value = u32::from_be_bytes([slice[0], slice[1], slice[2], slice[3]]) & 0x7fff_ffff;
-    Ok(format!("{value:010}"))
+    Ok(ten_digits(mac.as_ref()))
 }
 
 /// TOTP value at `unix_time` for `period`-second steps.
@@ -145,6 +139,80 @@ pub fn steam(secret: &[u8], unix_time: u64) -> Result<String> {
         .with_secret(secret.to_vec())
         .build_noncompliant();
     Ok(t.generate(unix_time).to_string())
+}
+
+/// A prepared code generator for one time-based account: the `totp-rs` object is built
+/// once (it owns a zeroizing copy of the secret), so a screen of codes costs only the
+/// HMACs and the formatting.
+pub struct TimeCodeGenerator {
+    totp: totp_rs::Totp,
+    kind: AccountKind,
+    digits: u8,
+    period: u32,
+}
+
+impl TimeCodeGenerator {
+    /// Prepares a TOTP (any digits) or Steam generator.
+    pub fn new(
+        kind: AccountKind,
+        secret: &[u8],
+        algorithm: Algorithm,
+        digits: u8,
+        period: u32,
+    ) -> Result<Self> {
+        if secret.is_empty() {
+            return Err(Error::InvalidEnrollment("secret is empty".into()));
+        }
+        let (alg, d, step) = match kind {
+            AccountKind::Steam => (TotpAlgorithm::Steam, STEAM_DIGITS, 30),
+            AccountKind::Totp => {
+                check_digits(digits)?;
+                check_period(period)?;
+                (totp_alg(algorithm), digits.min(9), u64::from(period))
+            }
+            _ => return Err(Error::Internal("not a time-based account".into())),
+        };
+        let totp = Builder::new()
+            .with_algorithm(alg)
+            .with_digits(d)
+            .with_step_duration(step)
+            .with_skew(0)
+            .with_secret(secret.to_vec())
+            .build_noncompliant();
+        Ok(Self {
+            totp,
+            kind,
+            digits,
+            period: if kind == AccountKind::Steam {
+                30
+            } else {
+                period
+            },
+        })
+    }
+
+    /// The code at `unix_time`.
+    pub fn at(&self, unix_time: u64) -> String {
+        if self.kind == AccountKind::Totp && self.digits == 10 {
+            let mac = self.totp.sign(unix_time);
+            return ten_digits(mac.as_ref());
+        }
+        self.totp.generate(unix_time).to_string()
+    }
+
+    /// The period in seconds.
+    pub fn period(&self) -> u32 {
+        self.period
+    }
+}
+
+fn ten_digits(mac: &[u8]) -> String {
+    let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
+    let value = mac
+        .get(offset..offset + 4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) & 0x7fff_ffff)
+        .unwrap_or(0);
+    format!("{value:010}")
 }
 
 /// Checks a digit count is within 6..=10.
@@ -251,6 +319,20 @@ mod tests {
         assert!(c
             .chars()
             .all(|ch| "23456789BCDFGHJKMNPQRTVWXY".contains(ch)));
+    }
+
+    #[test]
+    fn prepared_generator_matches_the_plain_functions() {
+        let s = b"12345678901234567890";
+        for digits in 6..=10u8 {
+            for t in [59u64, 1_111_111_109, 2_000_000_000] {
+                let g = TimeCodeGenerator::new(AccountKind::Totp, s, Algorithm::Sha1, digits, 30)
+                    .unwrap();
+                assert_eq!(g.at(t), totp(s, Algorithm::Sha1, digits, 30, t).unwrap());
+            }
+        }
+        let g = TimeCodeGenerator::new(AccountKind::Steam, s, Algorithm::Sha1, 5, 30).unwrap();
+        assert_eq!(g.at(1_577_836_800), steam(s, 1_577_836_800).unwrap());
     }
 
     #[test]
