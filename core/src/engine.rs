@@ -698,11 +698,7 @@ impl Engine {
             }
             self.time_plan = Some(plan);
         }
-        let plan = self
-            .time_plan
-            .as_ref()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let plan = self.time_plan.as_deref().unwrap_or_default();
         Ok(plan
             .iter()
             .map(|(id, g)| {

@@ -304,10 +304,9 @@ impl Engine {
             .db
             .conn()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut order = Db::next_sort_order(&tx)?;
-        for r in rows.iter_mut() {
+        let first = Db::next_sort_order(&tx)?;
+        for (order, r) in (first..).zip(rows.iter_mut()) {
             r.sort_order = order;
-            order += 1;
             Db::insert_account(&tx, r)?;
         }
         extra(&tx)?;

@@ -106,6 +106,7 @@ pub fn validate_pin(pin: &str, min_len: u8) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -97,10 +97,7 @@ fn pin_set_lock_unlock_change_remove() {
 #[test]
 fn change_pin_rewraps_only_the_vault_key() {
     let (f, a, _) = setup_with_pin("2468");
-    let secret_blob = |p: &std::path::Path| -> Vec<u8> {
-        let c = rusqlite_free_read(p);
-        c
-    };
+    let secret_blob = |p: &std::path::Path| -> Vec<u8> { rusqlite_free_read(p) };
     let before = secret_blob(&f.path);
     a.change_pin("2468".into(), "97531".into()).unwrap();
     let after = secret_blob(&f.path);

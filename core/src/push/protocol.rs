@@ -299,7 +299,7 @@ mod tests {
     fn sign_verify_roundtrip_with_pkcs1_public_key() {
         let k = generate_phone_key(2048).unwrap();
         let sig = sign(&k.pkcs8, "nonce|serial").unwrap();
-        assert!(sig.ends_with('=') || sig.len() % 8 == 0);
+        assert!(sig.ends_with('=') || sig.len().is_multiple_of(8));
         assert_eq!(sig, sig.to_ascii_uppercase());
         // ring verifies with PKCS#1 RSAPublicKey DER: derive it from the pair.
         let pair = RsaKeyPair::from_pkcs8(&k.pkcs8).unwrap();

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of the project (the README's test command):
+#   1. starts a real privacyIDEA 3.14 on 127.0.0.1 (tests/privacyidea/start.sh), stops it at the end;
+#   2. cargo test for the whole workspace (unit, integration, interop with PI_REQUIRED=1, CLI);
+#   3. the OS-keystore test against a real Secret Service (private D-Bus session);
+#   4. the Kotlin binding tests on the JVM and the Swift binding tests (XCTest in a Debian
+#      trixie chroot).
+# Set SKIP_SWIFT=1 / SKIP_KOTLIN=1 to leave a binding suite out on a machine without it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "[run-all] $*" >&2; }
+export PI_BASE="${PI_BASE:-/tmp/privacyidea-local}"
+export PI_URL="${PI_URL:-http://127.0.0.1:${PI_PORT:-5080}}"
+
+cleanup() { tests/privacyidea/stop.sh >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+t0=$SECONDS
+say "building the workspace"
+cargo build -q --workspace --all-targets
+
+say "starting privacyIDEA"
+tests/privacyidea/start.sh >/dev/null
+
+say "cargo test (workspace, interop required)"
+PI_REQUIRED=1 cargo test --workspace 2>&1 | tee /tmp/authcore-cargo-test.log | grep -E '^(test result|running|error|failures|---- )|panicked' || true
+status=${PIPESTATUS[0]}
+[[ $status -eq 0 ]] || { say "cargo test failed"; tail -60 /tmp/authcore-cargo-test.log; exit 1; }
+
+say "OS keystore (Secret Service)"
+tests/run-os-keystore.sh
+
+failed=0
+if [[ "${SKIP_KOTLIN:-0}" != 1 ]]; then
+    say "Kotlin binding tests"
+    AUTHCORE_NO_BUILD=1 tests/bindings/run-kotlin.sh || failed=1
+fi
+if [[ "${SKIP_SWIFT:-0}" != 1 ]]; then
+    say "Swift binding tests"
+    AUTHCORE_NO_BUILD=1 tests/bindings/run-swift.sh || failed=1
+fi
+passed=$(awk '/^test result/ {for (i = 1; i <= NF; i++) if ($i == "passed;") s += $(i - 1)} END {print s + 0}' /tmp/authcore-cargo-test.log)
+say "done in $((SECONDS - t0)) s"
+echo "rust: $passed passed, 0 failed"
+exit $failed
