@@ -1,5 +1,6 @@
 //! Criterion benchmarks for the code path: a screen of codes for 1,000 accounts against
 //! the bare HMAC cost, opening a vault of 1,000 accounts, and the PIN KDF.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use authenticator_core::{Authenticator, KdfSettings, MemoryKeystore, OpenOptions};
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -1,6 +1,7 @@
 //! Criterion benchmarks for the push protocol's crypto: verifying a server-signed
 //! challenge, signing an answer, and RSA-4096 phone key generation (run off the UI
 //! thread in the apps).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use authenticator_core::bench_support::{generate_phone_key, sign_answer, verify_challenge};
 use criterion::{criterion_group, criterion_main, Criterion};
