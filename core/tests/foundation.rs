@@ -328,7 +328,7 @@ fn vault_file_never_holds_a_secret_in_plaintext() {
     assert!(!contains(&bytes, &dk));
 }
 
-pub fn base32(bytes: &[u8]) -> String {
+fn base32(bytes: &[u8]) -> String {
     const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut out = String::new();
     let mut buffer = 0u32;
