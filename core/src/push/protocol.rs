@@ -19,13 +19,27 @@ pub struct PhoneKey {
     pub spki: Vec<u8>,
 }
 
-/// Generates an RSA key with the `rsa` crate (ring cannot generate RSA keys); all
-/// signing afterwards is done with ring.
+/// Generates an RSA key with the `rsa` crate's primitives (ring cannot generate RSA
+/// keys); all signing afterwards is done with ring. The two primes are searched on two
+/// threads at once, which roughly halves the wall time of a 4096-bit key on a phone's
+/// big cores (the search dominates and is independent for p and q).
 pub fn generate_phone_key(bits: usize) -> Result<PhoneKey> {
     use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
-    let mut rng = rand::rngs::OsRng;
-    let key = rsa::RsaPrivateKey::new(&mut rng, bits)
-        .map_err(|e| Error::Internal(format!("RSA key generation: {e}")))?;
+    use rsa::traits::PublicKeyParts;
+    let keygen_err = |what: &str| Error::Internal(format!("RSA key generation: {what}"));
+    let half = bits / 2;
+    let key = loop {
+        let other = std::thread::spawn(move || random_prime(half));
+        let p = random_prime(half);
+        let q = other.join().map_err(|_| keygen_err("prime search thread failed"))?;
+        let Ok(key) = rsa::RsaPrivateKey::from_p_q(p, q, rsa::BigUint::from(65_537u32)) else {
+            // e not coprime with (p-1)(q-1), or p == q: draw again.
+            continue;
+        };
+        if key.n().bits() == bits && key.validate().is_ok() {
+            break key;
+        }
+    };
     let pkcs8 = key
         .to_pkcs8_der()
         .map_err(|e| Error::Internal(format!("PKCS#8 encoding: {e}")))?;
@@ -37,6 +51,13 @@ pub fn generate_phone_key(bits: usize) -> Result<PhoneKey> {
         pkcs8: Zeroizing::new(pkcs8.as_bytes().to_vec()),
         spki: spki.as_bytes().to_vec(),
     })
+}
+
+/// A random prime of exactly `bits` bits with its top two bits set (so the product of
+/// two has exactly twice the bits), from the OS CSPRNG.
+fn random_prime(bits: usize) -> rsa::BigUint {
+    use num_bigint_dig::RandPrime;
+    rand::rngs::OsRng.gen_prime(bits)
 }
 
 /// Signs `message` with RSASSA-PKCS1-v1_5 SHA-256 and returns it as upper-case padded
