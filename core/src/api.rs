@@ -10,7 +10,7 @@ use crate::otp::{AccountKind, Algorithm};
 use crate::platform::{BiometricKey, Clock, Keystore, SystemClock};
 use crate::push::transport::{HttpTransport, Transport};
 use crate::push::{Answer, Challenge, ChallengeSource};
-use crate::vault::AccountRow;
+use crate::vault::{AccountRow, PushTokenRow};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -53,6 +53,9 @@ pub struct Account {
     pub tls_verify: bool,
     /// The enrolling server requires an app PIN for this account.
     pub requires_pin: bool,
+    /// Push: the token has no push service (`poll_only=True`): challenges only arrive
+    /// by polling.
+    pub poll_only: bool,
     /// Push accounts: the OTP account of the same issuer and name, whose manual code is
     /// the fallback when a push does not arrive.
     pub linked_otp_account_id: Option<String>,
@@ -251,7 +254,7 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-fn to_account(a: &AccountRow, all: &[AccountRow], tls: Option<bool>) -> Account {
+fn to_account(a: &AccountRow, all: &[AccountRow], token: Option<PushTokenRow>) -> Account {
     let linked = if a.kind == AccountKind::Push {
         all.iter()
             .find(|o| {
@@ -273,8 +276,9 @@ fn to_account(a: &AccountRow, all: &[AccountRow], tls: Option<bool>) -> Account 
         period: a.period,
         counter: a.counter,
         weak_secret: a.weak_secret,
-        tls_verify: tls.unwrap_or(true),
+        tls_verify: token.as_ref().is_none_or(|t| t.sslverify),
         requires_pin: a.lock_require_pin,
+        poll_only: token.as_ref().is_some_and(|t| t.poll_only),
         linked_otp_account_id: linked,
         serial: a.serial.clone(),
         sort_order: a.sort_order,
@@ -376,15 +380,15 @@ impl Authenticator {
         let mut out = Vec::new();
         for id in ids {
             if let Some(a) = all.iter().find(|a| &a.id == id) {
-                out.push(to_account(a, &all, Self::tls_of(e, a)?));
+                out.push(to_account(a, &all, Self::token_of(e, a)?));
             }
         }
         Ok(out)
     }
 
-    fn tls_of(e: &Engine, a: &AccountRow) -> Result<Option<bool>, Error> {
+    fn token_of(e: &Engine, a: &AccountRow) -> Result<Option<PushTokenRow>, Error> {
         if a.kind == AccountKind::Push {
-            Ok(e.db.push_token(&a.id)?.map(|t| t.sslverify))
+            e.db.push_token(&a.id)
         } else {
             Ok(None)
         }
@@ -513,7 +517,7 @@ impl Authenticator {
         self.call(|e| {
             let all = e.accounts()?;
             all.iter()
-                .map(|a| Ok(to_account(a, &all, Self::tls_of(e, a)?)))
+                .map(|a| Ok(to_account(a, &all, Self::token_of(e, a)?)))
                 .collect()
         })
     }

@@ -434,6 +434,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Stores a new wrap in its own transaction.
+    fn commit_wrap(&mut self, w: &PinWrap) -> Result<()> {
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::store_wrap(&tx, w)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Sets the first PIN (the vault must be unlocked and have no PIN).
     pub fn set_pin(&mut self, new_pin: &str) -> Result<()> {
         let vk = self.require_unlocked()?;
@@ -444,12 +455,7 @@ impl Engine {
         }
         lock::validate_pin(new_pin, self.effective_policy()?.min_pin_length)?;
         let w = self.wrap_for_pin(&vk, Some(new_pin))?;
-        let tx = self
-            .db
-            .conn()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::store_wrap(&tx, &w)?;
-        tx.commit()?;
+        self.commit_wrap(&w)?;
         self.last_activity_ms = self.now_ms();
         Ok(())
     }
@@ -466,12 +472,7 @@ impl Engine {
         lock::validate_pin(new_pin, min_len)?;
         let vk = self.verify_pin(old_pin)?;
         let w = self.wrap_for_pin(&vk, Some(new_pin))?;
-        let tx = self
-            .db
-            .conn()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::store_wrap(&tx, &w)?;
-        tx.commit()?;
+        self.commit_wrap(&w)?;
         Ok(())
     }
 
@@ -486,12 +487,7 @@ impl Engine {
         }
         let vk = self.verify_pin(pin)?;
         let w = self.wrap_for_pin(&vk, None)?;
-        let tx = self
-            .db
-            .conn()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Self::store_wrap(&tx, &w)?;
-        tx.commit()?;
+        self.commit_wrap(&w)?;
         Ok(())
     }
 

@@ -340,30 +340,43 @@ impl Engine {
             .collect())
     }
 
-    /// Signed poll requests, one per push token (needs the vault unlocked: the phone
-    /// keys are vault secrets).
-    pub fn prepare_polls(&mut self) -> Result<Vec<SignedRequest>> {
+    /// One timestamped, signed request per push token: `message(serial, timestamp)` is
+    /// the string to sign, `fields` come before `serial`, `timestamp` and `signature`.
+    /// Needs the vault unlocked (the phone keys are vault secrets).
+    fn sign_for_every_token(
+        &mut self,
+        fields: &[(&str, &str)],
+        message: impl Fn(&str, &str) -> String,
+    ) -> Result<Vec<SignedRequest>> {
         let vk = self.require_unlocked()?;
         let ts = protocol::timestamp(self.clock.now_unix_seconds());
         let mut out = Vec::new();
         for a in self.push_accounts()? {
             let serial = a.serial.clone().unwrap_or_default();
             let key = self.phone_key(&vk, &a)?;
-            let sig = protocol::sign(&key, &format!("{serial}|{ts}"))?;
+            let sig = protocol::sign(&key, &message(&serial, &ts))?;
             let info = self.push_token_info(a)?;
+            let mut all: Vec<(String, String)> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            all.push(("serial".into(), serial.clone()));
+            all.push(("timestamp".into(), ts.clone()));
+            all.push(("signature".into(), sig));
             out.push(SignedRequest {
                 account_id: info.account.id.clone(),
-                serial: serial.clone(),
+                serial,
                 url: info.url,
                 verify_tls: info.sslverify,
-                fields: vec![
-                    ("serial".into(), serial),
-                    ("timestamp".into(), ts.clone()),
-                    ("signature".into(), sig),
-                ],
+                fields: all,
             });
         }
         Ok(out)
+    }
+
+    /// Signed poll requests (`{serial}|{timestamp}`), one per push token.
+    pub fn prepare_polls(&mut self) -> Result<Vec<SignedRequest>> {
+        self.sign_for_every_token(&[], |serial, ts| format!("{serial}|{ts}"))
     }
 
     /// Stores the challenges of one poll answer; returns them (bad entries are skipped
@@ -508,34 +521,12 @@ impl Engine {
                 "the push service token is empty".into(),
             ));
         }
-        let vk = self.require_unlocked()?;
+        self.require_unlocked()?;
         self.set_push_service_token(token)?;
-        let ts = protocol::timestamp(self.clock.now_unix_seconds());
-        let mut out = Vec::new();
-        for a in self.push_accounts()? {
-            let poll_only = self
-                .db
-                .push_token(&a.id)?
-                .map(|t| t.poll_only)
-                .unwrap_or(true);
-            let _ = poll_only; // poll-only tokens are updated too: the server accepts it
-            let serial = a.serial.clone().unwrap_or_default();
-            let key = self.phone_key(&vk, &a)?;
-            let sig = protocol::sign(&key, &format!("{token}|{serial}|{ts}"))?;
-            let info = self.push_token_info(a)?;
-            out.push(SignedRequest {
-                account_id: info.account.id.clone(),
-                serial: serial.clone(),
-                url: info.url,
-                verify_tls: info.sslverify,
-                fields: vec![
-                    ("new_fb_token".into(), token.to_string()),
-                    ("serial".into(), serial),
-                    ("timestamp".into(), ts.clone()),
-                    ("signature".into(), sig),
-                ],
-            });
-        }
-        Ok(out)
+        // Poll-only tokens are updated too: the server accepts it, and the token may
+        // start receiving pushes later.
+        self.sign_for_every_token(&[("new_fb_token", token)], |serial, ts| {
+            format!("{token}|{serial}|{ts}")
+        })
     }
 }

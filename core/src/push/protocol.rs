@@ -31,7 +31,9 @@ pub fn generate_phone_key(bits: usize) -> Result<PhoneKey> {
     let key = loop {
         let other = std::thread::spawn(move || random_prime(half));
         let p = random_prime(half);
-        let q = other.join().map_err(|_| keygen_err("prime search thread failed"))?;
+        let q = other
+            .join()
+            .map_err(|_| keygen_err("prime search thread failed"))?;
         let Ok(key) = rsa::RsaPrivateKey::from_p_q(p, q, rsa::BigUint::from(65_537u32)) else {
             // e not coprime with (p-1)(q-1), or p == q: draw again.
             continue;
