@@ -1,0 +1,211 @@
+//! Opening the vault for one run: resolves the vault path, picks the keystore (OS
+//! keystore, or the device-key file with a warning on every run) and opens the core.
+//! The keystore is wrapped so an existing vault never gets a fresh device key minted
+//! for it by the wrong keystore (that would make the right PIN look wrong).
+
+use crate::{CliError, KeystoreKind};
+use anyhow::Context as _;
+use authenticator_core::{
+    Authenticator, FileKeystore, Keystore, KeystoreError, OpenOptions, OsKeystore,
+};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const FILE_KEYSTORE_CAVEAT: &str =
+    "protects a copied vault file, not against anyone who can read your files";
+
+/// Everything a command needs.
+pub struct Context {
+    /// The opened vault.
+    pub auth: Arc<Authenticator>,
+    /// Absolute vault path.
+    pub vault: PathBuf,
+    /// The keystore in use.
+    pub keystore: KeystoreKind,
+    guard: Arc<GuardedKeystore>,
+}
+
+impl Context {
+    /// Resolves the vault path and keystore, prints the keystore warning, and opens.
+    pub fn open(vault: Option<PathBuf>, choice: Option<KeystoreKind>) -> anyhow::Result<Self> {
+        let vault = vault_path(vault)?;
+        let vault_exists = vault.exists();
+        let key_file = device_key_path(&vault);
+        let vault_id = vault.to_string_lossy().into_owned();
+
+        let (kind, inner, has_key): (KeystoreKind, Arc<dyn Keystore>, HasKey) = match choice {
+            Some(KeystoreKind::Os) => {
+                let os = OsKeystore::new(&vault_id);
+                os.probe().map_err(|e| {
+                    CliError::new(format!(
+                        "the OS keystore is not available ({}); use --keystore file to keep the device key in a file instead",
+                        keystore_reason(&e)
+                    ))
+                })?;
+                os_keystore(os)
+            }
+            Some(KeystoreKind::File) => {
+                eprintln!(
+                    "warning: keystore: device-key file {} (chosen with --keystore file); it {FILE_KEYSTORE_CAVEAT}",
+                    key_file.display()
+                );
+                file_keystore(&key_file)
+            }
+            None => {
+                let os = OsKeystore::new(&vault_id);
+                match os.probe() {
+                    Ok(()) if key_file.exists() && !os.has_key().unwrap_or(false) => {
+                        eprintln!(
+                            "warning: not using the OS keystore (this vault's device key is already in a file); using device-key file {} ({FILE_KEYSTORE_CAVEAT})",
+                            key_file.display()
+                        );
+                        file_keystore(&key_file)
+                    }
+                    Ok(()) => os_keystore(os),
+                    Err(e) => {
+                        eprintln!(
+                            "warning: no OS keystore available ({}); using device-key file {} ({FILE_KEYSTORE_CAVEAT})",
+                            keystore_reason(&e),
+                            key_file.display()
+                        );
+                        file_keystore(&key_file)
+                    }
+                }
+            }
+        };
+
+        let guard = Arc::new(GuardedKeystore {
+            inner,
+            has_key,
+            allow_create: AtomicBool::new(!vault_exists),
+            what: match kind {
+                KeystoreKind::Os => "the OS keystore".to_string(),
+                KeystoreKind::File => format!("the device-key file {}", key_file.display()),
+            },
+        });
+        let keystore: Arc<dyn Keystore> = guard.clone();
+        let auth = Authenticator::open_with(vault.clone(), keystore, OpenOptions::default())?;
+        Ok(Self {
+            auth,
+            vault,
+            keystore: kind,
+            guard,
+        })
+    }
+
+    /// Lets the keystore create a new device key (for `start-over` after a wipe).
+    pub fn allow_new_device_key(&self) {
+        self.guard.allow_create.store(true, Ordering::SeqCst);
+    }
+}
+
+type HasKey = Box<dyn Fn() -> Result<bool, KeystoreError> + Send + Sync>;
+
+fn os_keystore(os: OsKeystore) -> (KeystoreKind, Arc<dyn Keystore>, HasKey) {
+    let os = Arc::new(os);
+    let probe = os.clone();
+    (KeystoreKind::Os, os, Box::new(move || probe.has_key()))
+}
+
+fn file_keystore(path: &Path) -> (KeystoreKind, Arc<dyn Keystore>, HasKey) {
+    let probe = path.to_path_buf();
+    (
+        KeystoreKind::File,
+        Arc::new(FileKeystore::new(path.to_path_buf())),
+        Box::new(move || Ok(probe.exists())),
+    )
+}
+
+fn keystore_reason(e: &KeystoreError) -> String {
+    match e {
+        KeystoreError::Unavailable { reason } | KeystoreError::KeyInvalidated { reason } => {
+            reason.lines().next().unwrap_or_default().to_string()
+        }
+        KeystoreError::Cancelled => "cancelled".to_string(),
+    }
+}
+
+/// The vault path, absolute, with its parent directory created and canonicalised (the
+/// canonical path is also the OS keystore entry's id).
+fn vault_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let path = match given {
+        Some(p) => p,
+        None => directories::ProjectDirs::from("org", "authcore", "authenticator")
+            .map(|d| d.data_dir().join("vault.sqlite3"))
+            .ok_or_else(|| {
+                CliError::new("cannot find a data directory for the vault; pass --vault PATH")
+            })?,
+    };
+    let path = std::path::absolute(&path)
+        .with_context(|| format!("invalid vault path {}", path.display()))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| CliError::new(format!("the vault path {} is not a file", path.display())))?
+        .to_owned();
+    let parent = path.parent().unwrap_or_else(|| Path::new("/"));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create the vault directory {}", parent.display()))?;
+    let parent = parent
+        .canonicalize()
+        .with_context(|| format!("cannot resolve the vault directory {}", parent.display()))?;
+    let path = parent.join(file_name);
+    // A symlinked vault file: use its target, so both names share one keystore entry.
+    Ok(path.canonicalize().unwrap_or(path))
+}
+
+/// `<vault path>.devicekey`.
+fn device_key_path(vault: &Path) -> PathBuf {
+    let mut s = vault.as_os_str().to_owned();
+    s.push(".devicekey");
+    PathBuf::from(s)
+}
+
+/// A keystore that refuses to mint a device key for a vault that already exists.
+struct GuardedKeystore {
+    inner: Arc<dyn Keystore>,
+    has_key: HasKey,
+    allow_create: AtomicBool,
+    what: String,
+}
+
+impl Keystore for GuardedKeystore {
+    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+        if !self.allow_create.load(Ordering::SeqCst) && !(self.has_key)()? {
+            return Err(KeystoreError::Unavailable {
+                reason: format!(
+                    "{} has no device key for this existing vault (was it created with the other --keystore?)",
+                    self.what
+                ),
+            });
+        }
+        self.inner.get_or_create_device_key()
+    }
+
+    fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        self.inner.delete_device_key()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_key_file_sits_next_to_the_vault() {
+        assert_eq!(
+            device_key_path(Path::new("/tmp/x/vault.sqlite3")),
+            PathBuf::from("/tmp/x/vault.sqlite3.devicekey")
+        );
+    }
+
+    #[test]
+    fn vault_paths_are_absolute_and_their_directory_is_created() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = vault_path(Some(dir.path().join("a/b/v.db")))?;
+        assert!(p.is_absolute());
+        assert!(dir.path().join("a/b").is_dir());
+        assert_eq!(p.file_name().and_then(|s| s.to_str()), Some("v.db"));
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Reading from the user: hidden PIN prompts on a terminal, one line per answer from
+//! stdin otherwise (scripts), yes/no confirmations, and the "unlock first" step every
+//! code-revealing or state-changing command runs.
+
+use crate::{CliError, EXIT_LOCKED};
+use authenticator_core::{Authenticator, AuthenticatorError};
+use std::io::{BufRead, IsTerminal, Write};
+use zeroize::Zeroizing;
+
+/// PIN prompts allowed per run on a terminal (one when reading stdin).
+const TTY_PIN_TRIES: u32 = 3;
+
+/// True when stdin is a terminal (hidden prompts) rather than a pipe or file.
+pub fn stdin_is_tty() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// One line from stdin without its line ending; `None` at end of input.
+pub fn read_line() -> anyhow::Result<Option<Zeroizing<String>>> {
+    let mut line = Zeroizing::new(String::new());
+    let n = std::io::stdin().lock().read_line(&mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    while line.ends_with(['\n', '\r']) {
+        line.pop();
+    }
+    Ok(Some(line))
+}
+
+/// Prints `prompt` on stderr and reads one answer line from stdin.
+pub fn ask(prompt: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    read_line()
+}
+
+/// A secret: a hidden prompt on a terminal, else one line of stdin. `None` when stdin
+/// has no more lines.
+pub fn read_secret(prompt: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
+    if stdin_is_tty() {
+        let mut s = Zeroizing::new(rpassword::prompt_password(prompt)?);
+        while s.ends_with(['\n', '\r']) {
+            s.pop();
+        }
+        Ok(Some(s))
+    } else {
+        read_line()
+    }
+}
+
+/// A secret that must be present and non-empty.
+pub fn require_secret(prompt: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    match read_secret(prompt)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(CliError::new(format!("no {what} was entered")).into()),
+    }
+}
+
+/// A new PIN: asked twice on a terminal, read once from stdin.
+pub fn read_new_pin() -> anyhow::Result<Zeroizing<String>> {
+    let pin = require_secret("New PIN: ", "new PIN")?;
+    if stdin_is_tty() {
+        let again = require_secret("Repeat the new PIN: ", "new PIN")?;
+        if *again != *pin {
+            return Err(CliError::new("the two PINs differ; nothing was changed").into());
+        }
+    }
+    Ok(pin)
+}
+
+/// Asks a yes/no question on a terminal; scripts (stdin not a terminal) are not asked
+/// and get yes.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !stdin_is_tty() {
+        return Ok(true);
+    }
+    let answer = ask(&format!("{question} [y/N] "))?;
+    Ok(answer.is_some_and(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes")))
+}
+
+/// Makes sure the vault is unlocked, asking for the PIN when it is locked: up to three
+/// hidden prompts on a terminal, one line of stdin otherwise.
+pub fn ensure_unlocked(auth: &Authenticator) -> anyhow::Result<()> {
+    let state = auth.lock_state()?;
+    if state.wiped {
+        return Err(AuthenticatorError::Wiped.into());
+    }
+    if !state.locked {
+        return Ok(());
+    }
+    if !state.has_pin {
+        return Err(AuthenticatorError::Locked.into());
+    }
+    let tries = if stdin_is_tty() { TTY_PIN_TRIES } else { 1 };
+    for attempt in 1..=tries {
+        let pin = match read_secret("PIN: ")? {
+            Some(p) if !p.is_empty() => p,
+            _ => {
+                return Err(CliError::with_code(
+                    EXIT_LOCKED,
+                    "the vault is locked and no PIN was entered",
+                )
+                .into())
+            }
+        };
+        match auth.unlock(String::clone(&pin)) {
+            Ok(()) => return Ok(()),
+            Err(AuthenticatorError::WrongPin { attempts_left }) if attempt < tries => {
+                eprintln!("wrong PIN, {attempts_left} attempts left");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AuthenticatorError::Locked.into())
+}

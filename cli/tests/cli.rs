@@ -1,0 +1,393 @@
+//! End-to-end tests of the `authenticator` binary: the command names, flags, JSON
+//! shapes, exit codes and stderr lines that QA scripts rely on. Every test uses its own
+//! temporary vault with the device-key file keystore (no OS keystore in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+const TOTP_LINK: &str = "otpauth://totp/ACME:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME";
+const HOTP_LINK: &str =
+    "otpauth://hotp/Bank:bob?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Bank&counter=0";
+const KEYSTORE_WARNING: &str = "device-key file";
+
+struct Vault {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Vault {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory that does not exist yet: the CLI creates it.
+        let path = dir.path().join("nested").join("vault.sqlite3");
+        Self { _dir: dir, path }
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_authenticator"))
+            .arg("--vault")
+            .arg(&self.path)
+            .args(["--keystore", "file"])
+            .args(args)
+            .env_remove("AUTHENTICATOR_VAULT")
+            .env_remove("AUTHENTICATOR_KEYSTORE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str], stdin: &str) -> Value {
+        let out = self.ok(args, stdin);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// stderr without the keystore warning every file-keystore run prints.
+fn error_lines(out: &Output) -> Vec<String> {
+    stderr(out)
+        .lines()
+        .filter(|l| !l.contains(KEYSTORE_WARNING))
+        .map(str::to_string)
+        .collect()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn totp_add_code_list_rename_remove() {
+    let v = Vault::new();
+    let added = v.json(&["add", TOTP_LINK, "--json", "--yes"], "");
+    assert_eq!(added["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(added["accounts"][0]["issuer"], "ACME");
+    assert!(added["warnings"].is_array());
+    assert!(added["batch"].is_null());
+
+    let code = v.json(&["code", "ACME", "--at", "1577836800", "--json"], "");
+    assert_eq!(code["code"], "646738");
+    assert_eq!(code["valid_until"], 1_577_836_830);
+    assert_eq!(code["seconds_left"], 30);
+    assert!(code["counter"].is_null());
+    assert_eq!(code["name"], "alice@example.com");
+    assert_eq!(
+        keys(&code),
+        [
+            "account_id",
+            "code",
+            "counter",
+            "issuer",
+            "name",
+            "seconds_left",
+            "valid_until"
+        ]
+    );
+
+    // RFC 3339 works too, and the text line has the documented shape.
+    let text = v.ok(&["code", "--at", "2020-01-01T00:00:10Z"], "");
+    assert_eq!(text.trim_end(), "ACME:alice@example.com  646 738  (20s)");
+    let all = v.json(&["code", "--at", "1577836800", "--json"], "");
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["code"], "646738");
+
+    let list = v.json(&["list", "--json"], "");
+    let a = &list[0];
+    for k in [
+        "id",
+        "kind",
+        "issuer",
+        "name",
+        "algorithm",
+        "digits",
+        "period",
+        "counter",
+        "weak_secret",
+        "tls_verify",
+        "requires_pin",
+        "linked_otp_account_id",
+        "serial",
+    ] {
+        assert!(a.get(k).is_some(), "missing {k} in {a}");
+    }
+    assert_eq!(a["kind"], "totp");
+    assert_eq!(a["algorithm"], "SHA1");
+    assert_eq!(a["digits"], 6);
+    assert_eq!(a["period"], 30);
+    assert_eq!(a["weak_secret"], true);
+    assert_eq!(a["tls_verify"], true);
+    assert!(a["serial"].is_null());
+    let id = a["id"].as_str().unwrap().to_string();
+
+    v.ok(&["rename", "alice", "carol"], "");
+    let list = v.json(&["list", "--json"], "");
+    assert_eq!(list[0]["name"], "carol");
+    // The id resolves too, and wins over substrings.
+    let code = v.json(&["code", &id, "--at", "1577836800", "--json"], "");
+    assert_eq!(code["name"], "carol");
+
+    v.ok(&["remove", "acme:CAROL"], "");
+    assert_eq!(v.json(&["list", "--json"], ""), Value::Array(vec![]));
+}
+
+#[test]
+fn duplicate_add_fails_and_changes_nothing() {
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    let before = v.json(&["list", "--json"], "");
+    let out = v.run(&["add", TOTP_LINK], "");
+    assert_eq!(out.status.code(), Some(1));
+    let errors = error_lines(&out);
+    assert_eq!(errors, ["error: this account is already enrolled"]);
+    assert_eq!(v.json(&["list", "--json"], ""), before);
+}
+
+#[test]
+fn a_bad_link_is_one_error_line() {
+    let v = Vault::new();
+    let out = v.run(&["add", "otpauth://totp/x?secret=not*base32"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let errors = error_lines(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("error: cannot enroll"), "{errors:?}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(v.json(&["list", "--json"], ""), Value::Array(vec![]));
+}
+
+#[test]
+fn hotp_codes_advance_the_counter() {
+    let v = Vault::new();
+    v.ok(&["add", HOTP_LINK], "");
+    let c0 = v.json(&["code", "bob", "--json"], "");
+    assert_eq!(
+        (c0["code"].as_str(), c0["counter"].as_u64()),
+        (Some("755224"), Some(0))
+    );
+    assert!(c0["valid_until"].is_null());
+    let c1 = v.ok(&["code", "bank:bob"], "");
+    assert_eq!(c1.trim_end(), "Bank:bob  287 082  (counter 1)");
+    assert_eq!(v.json(&["list", "--json"], "")[0]["counter"], 2);
+    // HOTP accounts are not in the all-codes listing (it would consume counters).
+    assert_eq!(v.json(&["code", "--json"], ""), Value::Array(vec![]));
+}
+
+#[test]
+fn ambiguous_and_unknown_accounts_are_errors_listing_candidates() {
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    v.ok(&["add", HOTP_LINK], "");
+    let out = v.run(&["code", "a"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let errors = error_lines(&out);
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains("matches 2 accounts"), "{errors:?}");
+    assert!(errors[0].contains("ACME:alice@example.com"), "{errors:?}");
+    let out = v.run(&["remove", "nobody"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(error_lines(&out)[0].contains("no account matches 'nobody'"));
+}
+
+#[test]
+fn pin_lock_unlock_and_wrong_pin() {
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    v.ok(&["pin", "set"], "2468\n");
+
+    // Locked, and no PIN on stdin.
+    let out = v.run(&["code", "ACME", "--at", "1577836800", "--json"], "");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+
+    let code = v.json(&["code", "ACME", "--at", "1577836800", "--json"], "2468\n");
+    assert_eq!(code["code"], "646738");
+
+    let out = v.run(&["code", "ACME"], "1111\n");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(error_lines(&out), ["error: wrong PIN, 9 attempts left"]);
+    assert!(out.stdout.is_empty());
+
+    let s = v.json(&["status", "--json"], "");
+    assert_eq!(s["has_pin"], true);
+    assert_eq!(s["locked"], true);
+    assert_eq!(s["attempts_left"], 9);
+
+    // A second `pin set` is refused without asking.
+    let out = v.run(&["pin", "set"], "");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn status_json_fields_and_the_keystore_warning() {
+    let v = Vault::new();
+    let out = v.run(&["status", "--json"], "");
+    assert!(out.status.success());
+    let err = stderr(&out);
+    let warning = err
+        .lines()
+        .find(|l| l.contains(KEYSTORE_WARNING))
+        .unwrap_or_else(|| panic!("no keystore warning in {err:?}"));
+    assert!(warning.starts_with("warning: "), "{warning}");
+    assert!(
+        warning.contains("(chosen with --keystore file)"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("not against anyone who can read your files"),
+        "{warning}"
+    );
+    assert!(warning.contains("vault.sqlite3.devicekey"), "{warning}");
+
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        keys(&s),
+        [
+            "accounts",
+            "attempts_left",
+            "biometric_enabled",
+            "has_pin",
+            "keystore",
+            "locked",
+            "policy",
+            "seconds_until_auto_lock",
+            "vault",
+            "wiped"
+        ]
+    );
+    assert_eq!(
+        keys(&s["policy"]),
+        [
+            "idle_timeout_seconds",
+            "min_pin_length",
+            "require_pin",
+            "wipe_after_attempts"
+        ]
+    );
+    assert_eq!(s["has_pin"], false);
+    assert_eq!(s["locked"], false);
+    assert_eq!(s["wiped"], false);
+    assert_eq!(s["accounts"], 0);
+    assert_eq!(s["keystore"], "file");
+    assert_eq!(s["policy"]["wipe_after_attempts"], 10);
+    assert!(s["policy"]["idle_timeout_seconds"].is_null());
+    assert!(s["vault"].as_str().unwrap().ends_with("vault.sqlite3"));
+    // The device key file sits next to the vault.
+    assert!(v.path.with_extension("sqlite3.devicekey").exists());
+}
+
+#[test]
+fn a_migration_batch_asks_for_the_other_codes() {
+    let v = Vault::new();
+    let link = migration_link();
+    let r = v.json(&["add", &link, "--json"], "");
+    assert_eq!(r["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(r["batch"]["index"], 0);
+    assert_eq!(r["batch"]["size"], 2);
+    assert_eq!(r["batch"]["batch_id"], 9);
+    let text = v.run(&["add", &link], "");
+    assert_eq!(text.status.code(), Some(1), "all already enrolled");
+
+    let v2 = Vault::new();
+    let out = v2.ok(&["add", &link], "");
+    assert!(out.contains("QR code 1 of 2: scan the others too"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let v = Vault::new();
+    assert_eq!(
+        v.run(&["code", "--at", "yesterday"], "").status.code(),
+        Some(2)
+    );
+    assert_eq!(v.run(&["frobnicate"], "").status.code(), Some(2));
+}
+
+/// A hand-encoded Google Authenticator export (protobuf wire format): two entries,
+/// batch 0 of 2, batch id 9.
+fn migration_link() -> String {
+    fn field_bytes(tag: u8, bytes: &[u8]) -> Vec<u8> {
+        let mut v = vec![(tag << 3) | 2, u8::try_from(bytes.len()).unwrap()];
+        v.extend_from_slice(bytes);
+        v
+    }
+    fn field_varint(tag: u8, value: u8) -> Vec<u8> {
+        vec![tag << 3, value]
+    }
+    let mut e1 = field_bytes(1, b"12345678901234567890");
+    e1.extend(field_bytes(2, b"ACME:alice"));
+    e1.extend(field_bytes(3, b"ACME"));
+    e1.extend(field_varint(4, 1));
+    e1.extend(field_varint(5, 1));
+    e1.extend(field_varint(6, 2));
+    let mut e2 = field_bytes(1, b"12345678901234567890123456789012");
+    e2.extend(field_bytes(2, b"bob"));
+    e2.extend(field_bytes(3, b"Corp"));
+    e2.extend(field_varint(4, 2));
+    e2.extend(field_varint(5, 2));
+    e2.extend(field_varint(6, 2));
+    let mut payload = field_bytes(1, &e1);
+    payload.extend(field_bytes(1, &e2));
+    payload.extend(field_varint(2, 1));
+    payload.extend(field_varint(3, 2));
+    payload.extend(field_varint(4, 0));
+    payload.extend(field_varint(5, 9));
+    format!(
+        "otpauth-migration://offline?data={}",
+        base64_url_escaped(&payload)
+    )
+}
+
+/// Standard base64, with `+`, `/` and `=` percent-encoded for the query string.
+fn base64_url_escaped(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            let c = if i <= chunk.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            };
+            match c {
+                '+' => out.push_str("%2B"),
+                '/' => out.push_str("%2F"),
+                '=' => out.push_str("%3D"),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
