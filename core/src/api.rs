@@ -74,7 +74,7 @@ pub struct Code {
     pub code: String,
     /// TOTP/Steam: unix second at which the code stops being valid.
     pub valid_until: Option<i64>,
-    /// TOTP/Steam: seconds left, from the core's clock.
+    /// TOTP/Steam: seconds left, counted from the time the code was asked for.
     pub seconds_left: Option<u32>,
     /// TOTP/Steam: the period.
     pub period: Option<u32>,
@@ -402,13 +402,13 @@ impl Authenticator {
         })
     }
 
-    fn to_code(e: &Engine, account_id: String, c: CodeValue) -> Code {
-        let now = e.clock.now_unix_seconds();
+    /// `at` is the time the code was asked for: `seconds_left` counts from it.
+    fn to_code(account_id: String, c: CodeValue, at: i64) -> Code {
         Code {
             account_id,
             seconds_left: c
                 .valid_until
-                .map(|v| u32::try_from((v - now).max(0)).unwrap_or(u32::MAX)),
+                .map(|v| u32::try_from((v - at).max(0)).unwrap_or(u32::MAX)),
             code: c.code,
             valid_until: c.valid_until,
             period: c.period,
@@ -549,7 +549,7 @@ impl Authenticator {
         self.call(|e| {
             let now = e.clock.now_unix_seconds();
             let c = e.code_at(&account_id, now)?;
-            Ok(Self::to_code(e, account_id.clone(), c))
+            Ok(Self::to_code(account_id.clone(), c, now))
         })
     }
 
@@ -557,7 +557,7 @@ impl Authenticator {
     pub fn code_at(&self, account_id: String, unix_time: i64) -> Result<Code, AuthenticatorError> {
         self.call(|e| {
             let c = e.code_at(&account_id, unix_time)?;
-            Ok(Self::to_code(e, account_id.clone(), c))
+            Ok(Self::to_code(account_id.clone(), c, unix_time))
         })
     }
 
@@ -568,7 +568,7 @@ impl Authenticator {
             let codes = e.time_codes_at(now)?;
             Ok(codes
                 .into_iter()
-                .map(|(id, c)| Self::to_code(e, id, c))
+                .map(|(id, c)| Self::to_code(id, c, now))
                 .collect())
         })
     }
@@ -579,7 +579,7 @@ impl Authenticator {
             let codes = e.time_codes_at(unix_time)?;
             Ok(codes
                 .into_iter()
-                .map(|(id, c)| Self::to_code(e, id, c))
+                .map(|(id, c)| Self::to_code(id, c, unix_time))
                 .collect())
         })
     }

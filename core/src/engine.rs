@@ -127,7 +127,28 @@ impl Engine {
             Some(state) if state.wiped => engine.wiped = true,
             Some(state) => {
                 let dk = engine.device_key()?;
-                engine.device_data_key = Some(crypto::derive_device_data_key(&dk)?);
+                let ddk = crypto::derive_device_data_key(&dk)?;
+                // A wrong device key (keystore reset, wrong keystore) must not look like
+                // a wrong PIN: that would burn attempts and end in a wipe.
+                match &state.device_key_check {
+                    Some(check) => {
+                        crypto::open(&ddk, vault::DEVICE_KEY_CHECK_AAD, check).map_err(|_| {
+                            Error::Keystore("the device key does not match this vault".into())
+                        })?;
+                    }
+                    None => {
+                        let check = crypto::seal(
+                            &ddk,
+                            vault::DEVICE_KEY_CHECK_AAD,
+                            vault::DEVICE_KEY_CHECK,
+                        )?;
+                        engine.db.conn().execute(
+                            "UPDATE vault_state SET device_key_check = ?1 WHERE id = 1",
+                            [check],
+                        )?;
+                    }
+                }
+                engine.device_data_key = Some(ddk);
                 let policy = engine.effective_policy()?;
                 if state.pin_salt.is_some() {
                     // A crash between the last counter commit and the wipe: finish it.
@@ -159,6 +180,8 @@ impl Engine {
         let kek_salt = crypto::random_vec(32)?;
         let kek = crypto::derive_kek(&dk, None, &kek_salt)?;
         let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
+        let ddk = crypto::derive_device_data_key(&dk)?;
+        let check = crypto::seal(&ddk, vault::DEVICE_KEY_CHECK_AAD, vault::DEVICE_KEY_CHECK)?;
         let now = self.clock.now_unix_seconds();
         let tx = self
             .db
@@ -166,11 +189,12 @@ impl Engine {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM vault_state", [])?;
         tx.execute(
-            "INSERT INTO vault_state (id, wrapped_vault_key, kek_salt, created_at) VALUES (1, ?1, ?2, ?3)",
-            params![wrapped, kek_salt, now],
+            "INSERT INTO vault_state (id, wrapped_vault_key, kek_salt, created_at, device_key_check)
+             VALUES (1, ?1, ?2, ?3, ?4)",
+            params![wrapped, kek_salt, now, check],
         )?;
         tx.commit()?;
-        self.device_data_key = Some(crypto::derive_device_data_key(&dk)?);
+        self.device_data_key = Some(ddk);
         self.vault_key = Some(vk);
         self.wiped = false;
         Ok(())

@@ -454,16 +454,26 @@ fn no_pin_or_secret_in_errors_or_debug() {
 }
 
 #[test]
-fn the_device_key_is_required_and_bound() {
-    let (f, a, _) = setup_with_pin("2468");
+fn a_wrong_device_key_is_a_keystore_error_and_burns_no_attempts() {
+    let (f, a, id) = setup_with_pin("2468");
     drop(a);
-    // The same database with another device key cannot be unlocked, even with the PIN.
+    // The same database with another device key cannot be opened, even with the PIN,
+    // and trying does not count as a wrong PIN.
+    let right = f.keystore.key.lock().unwrap().clone();
     *f.keystore.key.lock().unwrap() = Some(vec![7u8; 32]);
+    for _ in 0..12 {
+        match Authenticator::open_with(&f.path, f.keystore.clone(), f.options()) {
+            Err(AuthenticatorError::Keystore { reason }) => {
+                assert!(reason.contains("does not match"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    *f.keystore.key.lock().unwrap() = right;
     let a = f.open();
-    assert!(matches!(
-        a.unlock("2468".into()),
-        Err(AuthenticatorError::WrongPin { .. })
-    ));
+    assert_eq!(a.lock_state().unwrap().attempts_left, 10);
+    a.unlock("2468".into()).unwrap();
+    assert!(a.code(id).is_ok());
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub struct VaultState {
     pub wiped: bool,
     pub biometric_wrapped_vault_key: Option<Vec<u8>>,
     pub push_service_token: Option<String>,
+    /// A canary sealed under the device-data key: tells a wrong device key apart from a
+    /// wrong PIN, so a keystore mix-up never burns PIN attempts.
+    pub device_key_check: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for VaultState {
@@ -98,6 +101,10 @@ pub fn server_key_aad(account_id: &str) -> Vec<u8> {
 
 /// AAD of the wrapped vault key (KEK wrap).
 pub const VAULT_KEY_AAD: &[u8] = b"authcore/v1/vault_state/wrapped_vault_key";
+/// AAD of the device-key check value.
+pub const DEVICE_KEY_CHECK_AAD: &[u8] = b"authcore/v1/vault_state/device_key_check";
+/// Plaintext of the device-key check value.
+pub const DEVICE_KEY_CHECK: &[u8] = b"authcore-device-key-check";
 /// AAD of the biometric wrap of the vault key (applied before the platform wrap).
 pub const BIOMETRIC_AAD: &[u8] = b"authcore/v1/vault_state/biometric_wrapped_vault_key";
 
@@ -201,7 +208,8 @@ impl Db {
             .conn
             .query_row(
                 "SELECT wrapped_vault_key, kek_salt, pin_salt, pin_iterations, failed_attempts,
-                        app_policy, wiped, biometric_wrapped_vault_key, push_service_token
+                        app_policy, wiped, biometric_wrapped_vault_key, push_service_token,
+                        device_key_check
                  FROM vault_state WHERE id = 1",
                 [],
                 |r| {
@@ -215,6 +223,7 @@ impl Db {
                         wiped: r.get(6)?,
                         biometric_wrapped_vault_key: r.get(7)?,
                         push_service_token: r.get(8)?,
+                        device_key_check: r.get(9)?,
                     })
                 },
             )
@@ -377,6 +386,7 @@ impl Db {
              DELETE FROM accounts;
              UPDATE vault_state SET wrapped_vault_key = NULL, pin_salt = NULL, pin_iterations = NULL,
                  biometric_wrapped_vault_key = NULL, push_service_token = NULL, failed_attempts = 0,
+                 device_key_check = NULL,
                  app_policy = '{}', wiped = 1
              WHERE id = 1;",
         )?;

@@ -47,6 +47,7 @@ CREATE INDEX accounts_by_sort ON accounts (sort_order, created_at);
 /// Version 2: push tokens and their challenges.
 pub const UPGRADE_V1_TO_V2: &str = "
 ALTER TABLE vault_state ADD COLUMN push_service_token TEXT;
+ALTER TABLE vault_state ADD COLUMN device_key_check BLOB;
 CREATE TABLE push_tokens (
     account_id        TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
     url               TEXT NOT NULL,
