@@ -31,15 +31,24 @@ say "OS keystore (Secret Service)"
 tests/run-os-keystore.sh
 
 failed=0
+summary=/tmp/authcore-bindings.log
+: > "$summary"
 if [[ "${SKIP_KOTLIN:-0}" != 1 ]]; then
     say "Kotlin binding tests"
-    AUTHCORE_NO_BUILD=1 tests/bindings/run-kotlin.sh || failed=1
+    AUTHCORE_NO_BUILD=1 tests/bindings/run-kotlin.sh | tee -a "$summary" || failed=1
 fi
 if [[ "${SKIP_SWIFT:-0}" != 1 ]]; then
     say "Swift binding tests"
-    AUTHCORE_NO_BUILD=1 tests/bindings/run-swift.sh || failed=1
+    AUTHCORE_NO_BUILD=1 tests/bindings/run-swift.sh | tee -a "$summary" || failed=1
 fi
-passed=$(awk '/^test result/ {for (i = 1; i <= NF; i++) if ($i == "passed;") s += $(i - 1)} END {print s + 0}' /tmp/authcore-cargo-test.log)
+count() {  # sums the N before "passed" (or "failed") over the test-result lines given on stdin
+    awk -v word="$1" '{for (i = 2; i <= NF; i++) {w = $i; gsub(/[;,]/, "", w); if (w == word) s += $(i - 1)}} END {print s + 0}'
+}
+rust_passed=$(grep -E '^test result' /tmp/authcore-cargo-test.log | count passed)
+rust_failed=$(grep -E '^test result' /tmp/authcore-cargo-test.log | count failed)
+bind_passed=$(grep -E '^(kotlin|swift): [0-9]+ passed' "$summary" | count passed)
+bind_failed=$(grep -E '^(kotlin|swift): [0-9]+ passed' "$summary" | count failed)
+# The OS-keystore test is one more that passed (set -e stops the script if it fails).
 say "done in $((SECONDS - t0)) s"
-echo "rust: $passed passed, 0 failed"
+echo "total: $((rust_passed + bind_passed + 1)) passed, $((rust_failed + bind_failed + failed)) failed"
 exit $failed

@@ -687,7 +687,9 @@ impl Authenticator {
     }
 
     /// Rotation: stores the new FCM/APNs token and updates it on every push token's
-    /// server (signed, timestamped). Returns one result per token.
+    /// server (signed, timestamped). Returns one result per token. While the vault is
+    /// locked the token is still stored, then `Locked` is returned: call again after
+    /// unlocking to update the servers.
     pub fn update_push_service_token(
         &self,
         token: String,

@@ -23,7 +23,7 @@ pub use lock::LockPolicy;
 pub use otp::{AccountKind, Algorithm};
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 pub use platform::OsKeystore;
-pub use platform::{BiometricKey, Clock, FileKeystore, Keystore, MemoryKeystore, SystemClock};
+pub use platform::{BiometricKey, Clock, FileKeystore, Keystore, SystemClock};
 pub use push::transport::{HttpResponse, HttpTransport, Transport, TransportError};
 pub use push::ChallengeSource;
 

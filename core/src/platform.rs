@@ -4,7 +4,6 @@
 
 use crate::error::KeystoreError;
 use std::path::PathBuf;
-use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// Holds the 256-bit device key that never leaves the platform's secure store.
@@ -223,38 +222,4 @@ fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<(
 #[cfg(not(unix))]
 fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
-}
-
-/// In-memory keystore for tests and examples; never a shipped default.
-#[derive(Default)]
-pub struct MemoryKeystore {
-    key: std::sync::Mutex<Option<Zeroizing<Vec<u8>>>>,
-}
-
-impl MemoryKeystore {
-    /// An empty keystore.
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    /// Whether a key is held.
-    pub fn has_key(&self) -> bool {
-        self.key.lock().map(|k| k.is_some()).unwrap_or(false)
-    }
-}
-
-impl Keystore for MemoryKeystore {
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
-        let mut guard = self.key.lock().map_err(|_| unavailable("poisoned"))?;
-        if guard.is_none() {
-            *guard = Some(random_key()?);
-        }
-        Ok(guard.as_ref().map(|k| k.to_vec()).unwrap_or_default())
-    }
-
-    fn delete_device_key(&self) -> Result<(), KeystoreError> {
-        let mut guard = self.key.lock().map_err(|_| unavailable("poisoned"))?;
-        *guard = None;
-        Ok(())
-    }
 }

@@ -400,3 +400,17 @@ fn deleting_the_push_account_removes_its_challenges() {
     a.delete_account(id).unwrap();
     assert!(a.pending_challenges().unwrap().is_empty());
 }
+
+#[test]
+fn a_rotation_while_locked_keeps_the_token_and_updates_after_unlock() {
+    let (_f, _s, a) = enrolled();
+    a.set_pin("2468".into()).unwrap();
+    a.lock().unwrap();
+    assert!(matches!(
+        a.update_push_service_token("fcm-locked".into()),
+        Err(AuthenticatorError::Locked)
+    ));
+    a.unlock("2468".into()).unwrap();
+    let r = a.update_push_service_token("fcm-locked".into()).unwrap();
+    assert!(r[0].ok, "{:?}", r[0].error);
+}

@@ -521,8 +521,10 @@ impl Engine {
                 "the push service token is empty".into(),
             ));
         }
-        self.require_unlocked()?;
+        // Stored first, so a rotation that arrives while the vault is locked is not lost
+        // for later enrollments; the server updates need the unlocked phone keys.
         self.set_push_service_token(token)?;
+        self.require_unlocked()?;
         // Poll-only tokens are updated too: the server accepts it, and the token may
         // start receiving pushes later.
         self.sign_for_every_token(&[("new_fb_token", token)], |serial, ts| {
