@@ -54,6 +54,27 @@ class AuthenticatorApp : Application() {
         }
     }
 
+    /**
+     * An FCM token that arrived while the vault was locked: the core stored it (for new
+     * enrollments) but could not sign the server updates. Sent again after the next unlock.
+     */
+    @Volatile
+    var pendingTokenRotation: String? = null
+
+    /** Called after every unlock: finishes a token rotation that hit a locked vault. */
+    fun retryPendingTokenRotation() {
+        val token = pendingTokenRotation ?: return
+        appScope.launch {
+            runCatching { core.await().updatePushServiceToken(token) }
+                .onSuccess { results ->
+                    if (pendingTokenRotation == token) pendingTokenRotation = null
+                    results.filter { !it.ok }
+                        .forEach { Log.w(TAG, "token update failed for ${it.serial}: ${it.error}") }
+                }
+                .onFailure { Log.w(TAG, "token rotation retry failed: ${it.javaClass.simpleName}") }
+        }
+    }
+
     companion object {
         private const val TAG = "AuthenticatorApp"
     }

@@ -112,6 +112,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             }
             wasLocked != false -> {
                 loadAccounts()
+                app.retryPendingTokenRotation()
                 pendingLink?.let {
                     pendingLink = null
                     startEnrollment(it)

@@ -4,6 +4,7 @@ import android.util.Log
 import com.google.firebase.messaging.FirebaseMessagingService
 import com.google.firebase.messaging.RemoteMessage
 import kotlinx.coroutines.launch
+import org.authcore.AuthenticatorException
 
 /**
  * FCM entry point. The data map goes to the core unchanged; the core verifies the
@@ -32,6 +33,9 @@ class PushMessagingService : FirebaseMessagingService() {
                 app.core.await().updatePushServiceToken(token)
                     .filter { !it.ok }
                     .forEach { Log.w(TAG, "token update failed for ${it.serial}: ${it.error}") }
+            } catch (e: AuthenticatorException.Locked) {
+                // The core kept the token; the servers are updated after the next unlock.
+                app.pendingTokenRotation = token
             } catch (e: Exception) {
                 Log.w(TAG, "updatePushServiceToken failed: ${describe(e)}")
             }
