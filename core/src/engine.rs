@@ -72,11 +72,10 @@ pub struct Engine {
     pub(crate) device_data_key: Option<Key256>,
     pub(crate) wiped: bool,
     last_activity_ms: u64,
-    /// Decrypted secrets of TOTP/Steam accounts, kept while unlocked so a screen of
-    /// codes costs only the HMACs; cleared (zeroized) on lock.
-    secret_cache: std::collections::HashMap<String, Zeroizing<Vec<u8>>>,
-    /// Prepared generators of every time-based account in display order, built on first
-    /// use while unlocked; dropped on lock and on any change to the account list.
+    /// Prepared generators (each holding a zeroizing copy of its secret) of every
+    /// time-based account in display order, built on first use while unlocked so a
+    /// screen of codes costs only the HMACs; dropped on lock and on any change to the
+    /// account list.
     time_plan: Option<Vec<(String, otp::TimeCodeGenerator)>>,
     /// When each push enrollment link was first seen (its `ttl` runs from then).
     pub(crate) push_links_seen: std::collections::HashMap<String, i64>,
@@ -116,7 +115,6 @@ impl Engine {
             device_data_key: None,
             wiped: false,
             last_activity_ms: 0,
-            secret_cache: std::collections::HashMap::new(),
             time_plan: None,
             push_links_seen: std::collections::HashMap::new(),
             phone_key_bits: crate::push::protocol::PHONE_KEY_BITS,
@@ -137,11 +135,7 @@ impl Engine {
                         })?;
                     }
                     None => {
-                        let check = crypto::seal(
-                            &ddk,
-                            vault::DEVICE_KEY_CHECK_AAD,
-                            vault::DEVICE_KEY_CHECK,
-                        )?;
+                        let check = device_key_check(&ddk)?;
                         engine.db.conn().execute(
                             "UPDATE vault_state SET device_key_check = ?1 WHERE id = 1",
                             [check],
@@ -181,7 +175,7 @@ impl Engine {
         let kek = crypto::derive_kek(&dk, None, &kek_salt)?;
         let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
         let ddk = crypto::derive_device_data_key(&dk)?;
-        let check = crypto::seal(&ddk, vault::DEVICE_KEY_CHECK_AAD, vault::DEVICE_KEY_CHECK)?;
+        let check = device_key_check(&ddk)?;
         let now = self.clock.now_unix_seconds();
         let tx = self
             .db
@@ -200,7 +194,12 @@ impl Engine {
         Ok(())
     }
 
-    fn state(&self) -> Result<VaultState> {
+    /// Whether an app PIN is set.
+    pub(crate) fn has_pin(&self) -> Result<bool> {
+        Ok(self.state()?.pin_salt.is_some())
+    }
+
+    pub(crate) fn state(&self) -> Result<VaultState> {
         self.db
             .state()?
             .ok_or_else(|| Error::Storage("the vault state row is missing".into()))
@@ -237,7 +236,7 @@ impl Engine {
     pub fn set_app_policy(&mut self, policy: LockPolicy) -> Result<()> {
         self.require_unlocked()?;
         policy.validate()?;
-        let has_pin = self.state()?.pin_salt.is_some();
+        let has_pin = self.has_pin()?;
         if (policy.require_pin || policy.idle_timeout_seconds.is_some()) && !has_pin {
             return Err(Error::PinRequired);
         }
@@ -258,7 +257,6 @@ impl Engine {
     /// Drops the vault key and every decrypted secret from memory.
     fn forget_vault_key(&mut self) {
         self.vault_key = None;
-        self.secret_cache.clear();
         self.time_plan = None;
     }
 
@@ -288,8 +286,7 @@ impl Engine {
         if self.vault_key.is_none() {
             return Ok(());
         }
-        let state = self.state()?;
-        if state.pin_salt.is_none() {
+        if !self.has_pin()? {
             return Ok(());
         }
         if let Some(idle) = self.effective_policy()?.idle_timeout_seconds {
@@ -314,7 +311,7 @@ impl Engine {
     /// Locks now (no-op without a PIN: there would be nothing to unlock with).
     pub fn lock(&mut self) -> Result<()> {
         self.require_not_wiped()?;
-        if self.state()?.pin_salt.is_some() {
+        if self.has_pin()? {
             self.forget_vault_key();
         }
         Ok(())
@@ -416,7 +413,7 @@ impl Engine {
     /// Unlocks with the PIN.
     pub fn unlock(&mut self, pin: &str) -> Result<()> {
         self.require_not_wiped()?;
-        if self.state()?.pin_salt.is_none() {
+        if !self.has_pin()? {
             return Ok(());
         }
         self.verify_pin(pin).map(|_| ())
@@ -472,7 +469,7 @@ impl Engine {
     /// Sets the first PIN (the vault must be unlocked and have no PIN).
     pub fn set_pin(&mut self, new_pin: &str) -> Result<()> {
         let vk = self.require_unlocked()?;
-        if self.state()?.pin_salt.is_some() {
+        if self.has_pin()? {
             return Err(Error::InvalidArgument(
                 "a PIN is already set; change it instead".into(),
             ));
@@ -487,7 +484,7 @@ impl Engine {
     /// Changes the PIN: re-wraps the vault key only (no account is re-encrypted).
     pub fn change_pin(&mut self, old_pin: &str, new_pin: &str) -> Result<()> {
         self.require_not_wiped()?;
-        if self.state()?.pin_salt.is_none() {
+        if !self.has_pin()? {
             return Err(Error::InvalidArgument(
                 "no PIN is set; set one instead".into(),
             ));
@@ -503,7 +500,7 @@ impl Engine {
     /// Removes the PIN (refused while the policy requires one).
     pub fn remove_pin(&mut self, pin: &str) -> Result<()> {
         self.require_not_wiped()?;
-        if self.state()?.pin_salt.is_none() {
+        if !self.has_pin()? {
             return Ok(());
         }
         if self.effective_policy()?.require_pin {
@@ -544,7 +541,7 @@ impl Engine {
     /// Adds the biometric wrap of the vault key (needs an unlocked vault with a PIN).
     pub fn enable_biometric(&mut self, key: &dyn BiometricKey) -> Result<()> {
         let vk = self.require_unlocked()?;
-        if self.state()?.pin_salt.is_none() {
+        if !self.has_pin()? {
             return Err(Error::PinRequired);
         }
         let canary = crypto::seal(&vk, vault::BIOMETRIC_AAD, b"authcore-vault-key")?;
@@ -670,7 +667,6 @@ impl Engine {
         if n == 0 {
             return Err(Error::NotFound(format!("account {id}")));
         }
-        self.secret_cache.remove(id);
         self.accounts_changed();
         Ok(())
     }
@@ -682,30 +678,13 @@ impl Engine {
         crypto::open(vk, &vault::secret_aad(&a.id), &a.sealed_secret)
     }
 
-    /// The decrypted secret of a time-based account, from the unlocked-session cache.
-    fn cached_secret(&mut self, vk: &Key256, a: &AccountRow) -> Result<&[u8]> {
-        if !self.secret_cache.contains_key(&a.id) {
-            let s = self.secret_of(vk, a)?;
-            self.secret_cache.insert(a.id.clone(), s);
-        }
-        self.secret_cache
-            .get(&a.id)
-            .map(|s| s.as_slice())
-            .ok_or_else(|| Error::Internal("secret cache".into()))
-    }
-
-    /// Codes of every time-based (TOTP/Steam) account at `unix_time`, in display order.
-    /// HOTP accounts are left out: their codes consume the counter and are only given
-    /// on request.
-    pub fn time_codes_at(&mut self, unix_time: i64) -> Result<Vec<(String, CodeValue)>> {
-        let vk = self.require_unlocked()?;
-        let t = u64::try_from(unix_time)
-            .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
+    /// The prepared generators of the time-based accounts, built on first use.
+    fn time_plan(&mut self, vk: &Key256) -> Result<&[(String, otp::TimeCodeGenerator)]> {
         if self.time_plan.is_none() {
             let mut plan = Vec::new();
             for a in self.db.accounts()? {
                 if matches!(a.kind, AccountKind::Totp | AccountKind::Steam) {
-                    let secret = self.secret_of(&vk, &a)?;
+                    let secret = self.secret_of(vk, &a)?;
                     let g = otp::TimeCodeGenerator::new(
                         a.kind,
                         &secret,
@@ -718,21 +697,19 @@ impl Engine {
             }
             self.time_plan = Some(plan);
         }
-        let plan = self.time_plan.as_deref().unwrap_or_default();
-        Ok(plan
+        Ok(self.time_plan.as_deref().unwrap_or_default())
+    }
+
+    /// Codes of every time-based (TOTP/Steam) account at `unix_time`, in display order.
+    /// HOTP accounts are left out: their codes consume the counter and are only given
+    /// on request.
+    pub fn time_codes_at(&mut self, unix_time: i64) -> Result<Vec<(String, CodeValue)>> {
+        let vk = self.require_unlocked()?;
+        let t = unix_seconds(unix_time)?;
+        Ok(self
+            .time_plan(&vk)?
             .iter()
-            .map(|(id, g)| {
-                let p = i64::from(g.period());
-                (
-                    id.clone(),
-                    CodeValue {
-                        code: g.at(t),
-                        valid_until: Some((unix_time / p + 1) * p),
-                        period: Some(g.period()),
-                        counter: None,
-                    },
-                )
-            })
+            .map(|(id, g)| (id.clone(), time_code(g, unix_time, t)))
             .collect())
     }
 
@@ -741,26 +718,15 @@ impl Engine {
     pub fn code_at(&mut self, id: &str, unix_time: i64) -> Result<CodeValue> {
         let vk = self.require_unlocked()?;
         let a = self.db.account(id)?;
-        let t = u64::try_from(unix_time)
-            .map_err(|_| Error::InvalidArgument("time before 1970".into()))?;
+        let t = unix_seconds(unix_time)?;
         let now = self.clock.now_unix_seconds();
         match a.kind {
-            AccountKind::Totp | AccountKind::Steam => {
-                let secret = self.cached_secret(&vk, &a)?;
-                let code = if a.kind == AccountKind::Steam {
-                    otp::steam(secret, t)?
-                } else {
-                    otp::totp(secret, a.algorithm, a.digits, a.period, t)?
-                };
-                let period = i64::from(a.period);
-                let valid_until = (unix_time / period + 1) * period;
-                Ok(CodeValue {
-                    code,
-                    valid_until: Some(valid_until),
-                    period: Some(a.period),
-                    counter: None,
-                })
-            }
+            AccountKind::Totp | AccountKind::Steam => self
+                .time_plan(&vk)?
+                .iter()
+                .find(|(plan_id, _)| plan_id == id)
+                .map(|(_, g)| time_code(g, unix_time, t))
+                .ok_or_else(|| Error::Internal("time-based account missing from the plan".into())),
             AccountKind::Hotp => {
                 let secret = self.secret_of(&vk, &a)?;
                 let tx = self
@@ -800,6 +766,28 @@ pub(crate) struct PinWrap {
     kek_salt: Vec<u8>,
     pin_salt: Option<Vec<u8>>,
     iterations: Option<u32>,
+}
+
+/// A unix time as the unsigned seconds OTP needs.
+fn unix_seconds(unix_time: i64) -> Result<u64> {
+    u64::try_from(unix_time).map_err(|_| Error::InvalidArgument("time before 1970".into()))
+}
+
+/// The code of a prepared generator at `unix_time` (`t` is the same time, unsigned),
+/// with the second it stops being valid.
+fn time_code(g: &otp::TimeCodeGenerator, unix_time: i64, t: u64) -> CodeValue {
+    let p = i64::from(g.period());
+    CodeValue {
+        code: g.at(t),
+        valid_until: Some((unix_time / p + 1) * p),
+        period: Some(g.period()),
+        counter: None,
+    }
+}
+
+/// The canary sealed under the device-data key that identifies the right device key.
+fn device_key_check(ddk: &Key256) -> Result<Vec<u8>> {
+    crypto::seal(ddk, vault::DEVICE_KEY_CHECK_AAD, vault::DEVICE_KEY_CHECK)
 }
 
 fn unwrap_vault_key(state: &VaultState, dk: &Key256, pin_key: Option<&Key256>) -> Result<Key256> {

@@ -105,7 +105,7 @@ impl Engine {
     /// Parses `link` and reports what `add` would store. Changes nothing.
     pub fn preview(&mut self, link: &str) -> Result<Preview> {
         let vk = self.require_unlocked()?;
-        let has_pin = self.db.state()?.is_some_and(|s| s.pin_salt.is_some());
+        let has_pin = self.has_pin()?;
         let now = self.clock.now_unix_seconds();
         match links::parse_link(link)? {
             ParsedLink::Otp {
@@ -148,9 +148,7 @@ impl Engine {
                 self.push_links_seen
                     .entry(enrollment.serial.clone())
                     .or_insert(now);
-                let already = self.db.accounts()?.iter().any(|a| {
-                    a.kind == AccountKind::Push && a.serial.as_deref() == Some(&enrollment.serial)
-                });
+                let already = self.push_account_with_serial(&enrollment.serial)?.is_some();
                 Ok(Preview {
                     items: vec![PreviewItem {
                         kind: AccountKind::Push,
@@ -181,11 +179,7 @@ impl Engine {
         new_pin: Option<&str>,
         warnings: &mut Vec<String>,
     ) -> Result<Option<u8>> {
-        let state = self
-            .db
-            .state()?
-            .ok_or_else(|| Error::Storage("the vault state row is missing".into()))?;
-        let has_pin = state.pin_salt.is_some();
+        let has_pin = self.has_pin()?;
         let mut after = self.effective_policy()?;
         for p in policies {
             after = after.with_account(p);

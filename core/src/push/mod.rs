@@ -133,11 +133,17 @@ impl Engine {
         })
     }
 
-    fn push_account_by_serial(&self, serial: &str) -> Result<AccountRow> {
-        self.db
+    /// The push account with this token serial, if enrolled.
+    pub(crate) fn push_account_with_serial(&self, serial: &str) -> Result<Option<AccountRow>> {
+        Ok(self
+            .db
             .accounts()?
             .into_iter()
-            .find(|a| a.kind == AccountKind::Push && a.serial.as_deref() == Some(serial))
+            .find(|a| a.kind == AccountKind::Push && a.serial.as_deref() == Some(serial)))
+    }
+
+    fn push_account_by_serial(&self, serial: &str) -> Result<AccountRow> {
+        self.push_account_with_serial(serial)?
             .ok_or_else(|| Error::NotFound(format!("push token {serial}")))
     }
 
@@ -150,12 +156,7 @@ impl Engine {
         mut warnings: Vec<String>,
         new_pin: Option<&str>,
     ) -> Result<crate::enroll::Added> {
-        if self
-            .db
-            .accounts()?
-            .iter()
-            .any(|a| a.kind == AccountKind::Push && a.serial.as_deref() == Some(&e.serial))
-        {
+        if self.push_account_with_serial(&e.serial)?.is_some() {
             return Err(Error::AlreadyEnrolled);
         }
         let now = self.clock.now_unix_seconds();
@@ -298,7 +299,7 @@ impl Engine {
             .db
             .push_token(&account.id)?
             .ok_or_else(|| Error::Storage("push token row missing".into()))?;
-        let has_pin = self.db.state()?.is_some_and(|s| s.pin_salt.is_some());
+        let has_pin = self.has_pin()?;
         Ok(Challenge {
             serial: account.serial.clone().unwrap_or_default(),
             tls_verify: token.sslverify,
