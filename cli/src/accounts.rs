@@ -335,6 +335,7 @@ pub fn code(
 
 /// `rename ACCOUNT NEW_NAME`.
 pub fn rename(ctx: &Context, account: &str, new_name: &str) -> anyhow::Result<()> {
+    ensure_unlocked(&ctx.auth)?;
     let accounts = ctx.auth.list_accounts()?;
     let a = resolve(&accounts, account)?;
     ctx.auth

@@ -81,8 +81,19 @@ pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
         ctx.auth.list_accounts()?.len()
     };
     let vault = ctx.vault.to_string_lossy().into_owned();
+    let pending = if s.wiped {
+        Vec::new()
+    } else {
+        ctx.auth.pending_push_token_updates()?
+    };
     if json {
-        return print_json(&StatusJson::new(&s, accounts, ctx.keystore.as_str(), vault));
+        return print_json(&StatusJson::new(
+            &s,
+            accounts,
+            ctx.keystore.as_str(),
+            vault,
+            &pending,
+        ));
     }
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     println!("vault: {vault}");
@@ -111,6 +122,24 @@ pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
             .unwrap_or_else(|| "never".to_string()),
         p.min_pin_length
     );
+    println!(
+        "background lock: {}",
+        match p.background_grace_seconds {
+            0 => "as soon as the app leaves the screen".to_string(),
+            s => format!("{s} s after the app leaves the screen"),
+        }
+    );
+    for u in &pending {
+        println!(
+            "push token update pending: {} ({} failed attempts{})",
+            u.serial,
+            u.attempts,
+            u.last_error
+                .as_deref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
     Ok(())
 }
 

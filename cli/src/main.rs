@@ -190,10 +190,15 @@ enum PushAction {
               value_parser = clap::value_parser!(u64).range(1..))]
         interval: u64,
     },
-    /// Rotation: stores a new FCM/APNs token and updates it on every push server.
+    /// Rotation: stores a new FCM/APNs token and updates it on every push server; a
+    /// server that misses it stays queued in the vault. `--retry` sends the queue again.
     Token {
         /// The new push service token.
-        new_token: String,
+        #[arg(required_unless_present = "retry")]
+        new_token: Option<String>,
+        /// Send the queued updates again instead of a new token.
+        #[arg(long, conflicts_with = "new_token")]
+        retry: bool,
     },
 }
 
@@ -266,7 +271,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             PushAction::Approve { challenge, answer } => push::approve(&ctx, &challenge, answer),
             PushAction::Decline { challenge, reason } => push::decline(&ctx, &challenge, reason),
             PushAction::Listen { interval } => push::listen(&ctx, interval),
-            PushAction::Token { new_token } => push::token(&ctx, new_token),
+            PushAction::Token { new_token, .. } => push::token(&ctx, new_token),
         },
     }
 }

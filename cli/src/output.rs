@@ -3,7 +3,7 @@
 
 use authenticator_core::{
     Account, AccountKind, Algorithm, ChallengeSource, Code, EnrollmentResult, LockState,
-    PushChallenge,
+    PendingTokenUpdate, PushChallenge,
 };
 use serde::Serialize;
 
@@ -157,6 +157,29 @@ pub struct PolicyJson {
     wipe_after_attempts: u32,
     idle_timeout_seconds: Option<u64>,
     min_pin_length: u8,
+    background_grace_seconds: u64,
+}
+
+/// A push token rotation a server has not taken yet.
+#[derive(Debug, Serialize)]
+pub struct PendingTokenUpdateJson {
+    account_id: String,
+    serial: String,
+    attempts: u32,
+    last_error: Option<String>,
+    last_attempt_at: Option<i64>,
+}
+
+impl From<&PendingTokenUpdate> for PendingTokenUpdateJson {
+    fn from(p: &PendingTokenUpdate) -> Self {
+        Self {
+            account_id: p.account_id.clone(),
+            serial: p.serial.clone(),
+            attempts: p.attempts,
+            last_error: p.last_error.clone(),
+            last_attempt_at: p.last_attempt_at,
+        }
+    }
 }
 
 /// `status --json`.
@@ -172,11 +195,18 @@ pub struct StatusJson {
     accounts: usize,
     keystore: &'static str,
     vault: String,
+    pending_push_token_updates: Vec<PendingTokenUpdateJson>,
 }
 
 impl StatusJson {
     /// Builds the status record.
-    pub fn new(s: &LockState, accounts: usize, keystore: &'static str, vault: String) -> Self {
+    pub fn new(
+        s: &LockState,
+        accounts: usize,
+        keystore: &'static str,
+        vault: String,
+        pending: &[PendingTokenUpdate],
+    ) -> Self {
         Self {
             has_pin: s.has_pin,
             locked: s.locked,
@@ -189,10 +219,12 @@ impl StatusJson {
                 wipe_after_attempts: s.policy.wipe_after_attempts,
                 idle_timeout_seconds: s.policy.idle_timeout_seconds,
                 min_pin_length: s.policy.min_pin_length,
+                background_grace_seconds: s.policy.background_grace_seconds,
             },
             accounts,
             keystore,
             vault,
+            pending_push_token_updates: pending.iter().map(Into::into).collect(),
         }
     }
 }

@@ -79,6 +79,28 @@ pub fn confirm(question: &str) -> anyhow::Result<bool> {
     Ok(answer.is_some_and(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes")))
 }
 
+/// After an unlock: delivers push token rotations that servers have not taken yet
+/// (only when some are queued, so no network otherwise). Best effort: a failure stays
+/// queued in the vault and is reported on stderr.
+fn retry_token_updates(auth: &Authenticator) {
+    if auth
+        .pending_push_token_updates()
+        .map(|p| p.is_empty())
+        .unwrap_or(true)
+    {
+        return;
+    }
+    if let Ok(results) = auth.retry_push_token_updates() {
+        for r in results.iter().filter(|r| !r.ok) {
+            eprintln!(
+                "warning: {} has not taken the new push token yet ({}); kept for the next unlock",
+                r.serial,
+                r.error.as_deref().unwrap_or("unknown error")
+            );
+        }
+    }
+}
+
 /// Makes sure the vault is unlocked, asking for the PIN when it is locked: up to three
 /// hidden prompts on a terminal, one line of stdin otherwise.
 pub fn ensure_unlocked(auth: &Authenticator) -> anyhow::Result<()> {
@@ -105,7 +127,10 @@ pub fn ensure_unlocked(auth: &Authenticator) -> anyhow::Result<()> {
             }
         };
         match auth.unlock(String::clone(&pin)) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                retry_token_updates(auth);
+                return Ok(());
+            }
             Err(AuthenticatorError::WrongPin { attempts_left }) if attempt < tries => {
                 eprintln!("wrong PIN, {attempts_left} attempts left");
             }

@@ -257,12 +257,15 @@ pub fn listen(ctx: &Context, interval: u64) -> anyhow::Result<()> {
     }
 }
 
-/// `push token NEW_TOKEN`.
-pub fn token(ctx: &Context, new_token: String) -> anyhow::Result<()> {
+/// `push token NEW_TOKEN` and `push token --retry` (`new_token` None).
+pub fn token(ctx: &Context, new_token: Option<String>) -> anyhow::Result<()> {
     ensure_unlocked(&ctx.auth)?;
-    let results = ctx.auth.update_push_service_token(new_token)?;
+    let results = match new_token {
+        Some(t) => ctx.auth.update_push_service_token(t)?,
+        None => ctx.auth.retry_push_token_updates()?,
+    };
     if results.is_empty() {
-        println!("no push token needs an update (none, or poll-only); the new token is stored for future enrollments");
+        println!("no push token needs an update; a new token is stored for future enrollments");
         return Ok(());
     }
     let failed = results.iter().filter(|r| !r.ok).count();
@@ -271,7 +274,7 @@ pub fn token(ctx: &Context, new_token: String) -> anyhow::Result<()> {
             println!("{}: updated", r.serial);
         } else {
             println!(
-                "{}: FAILED: {}",
+                "{}: FAILED: {} (queued: sent again after the next unlock, or with `push token --retry`)",
                 r.serial,
                 r.error.as_deref().unwrap_or("unknown error")
             );

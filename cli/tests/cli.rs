@@ -242,6 +242,13 @@ fn pin_lock_unlock_and_wrong_pin() {
     // A second `pin set` is refused without asking.
     let out = v.run(&["pin", "set"], "");
     assert_eq!(out.status.code(), Some(1));
+
+    // Renaming is a change: it needs the PIN too.
+    let out = v.run(&["rename", "ACME", "mallory"], "");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    v.ok(&["rename", "ACME", "alice2"], "2468\n");
+    let list = v.json(&["list", "--json"], "");
+    assert_eq!(list[0]["name"], "alice2");
 }
 
 #[test]
@@ -275,6 +282,7 @@ fn status_json_fields_and_the_keystore_warning() {
             "has_pin",
             "keystore",
             "locked",
+            "pending_push_token_updates",
             "policy",
             "seconds_until_auto_lock",
             "vault",
@@ -284,6 +292,7 @@ fn status_json_fields_and_the_keystore_warning() {
     assert_eq!(
         keys(&s["policy"]),
         [
+            "background_grace_seconds",
             "idle_timeout_seconds",
             "min_pin_length",
             "require_pin",
@@ -297,6 +306,8 @@ fn status_json_fields_and_the_keystore_warning() {
     assert_eq!(s["keystore"], "file");
     assert_eq!(s["policy"]["wipe_after_attempts"], 10);
     assert!(s["policy"]["idle_timeout_seconds"].is_null());
+    assert_eq!(s["policy"]["background_grace_seconds"], 0);
+    assert_eq!(s["pending_push_token_updates"], serde_json::json!([]));
     assert!(s["vault"].as_str().unwrap().ends_with("vault.sqlite3"));
     // The device key file sits next to the vault.
     assert!(v.path.with_extension("sqlite3.devicekey").exists());

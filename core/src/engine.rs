@@ -47,15 +47,22 @@ pub struct CodeValue {
     pub counter: Option<u64>,
 }
 
-/// In-memory lock status.
-#[derive(Debug, Clone)]
-pub struct LockStatus {
+/// Lock status, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LockState {
+    /// A PIN is set.
     pub has_pin: bool,
+    /// The PIN must be entered before codes or answers.
     pub locked: bool,
+    /// Seconds until the idle lock (when unlocked with a PIN and a timeout applies).
     pub seconds_until_auto_lock: Option<u64>,
+    /// Wrong PINs left before the wipe.
     pub attempts_left: u32,
+    /// The effective policy.
     pub policy: LockPolicy,
+    /// Biometric unlock is set up.
     pub biometric_enabled: bool,
+    /// The vault was wiped; call `start_over`.
     pub wiped: bool,
 }
 
@@ -71,7 +78,10 @@ pub struct Engine {
     /// Key for data readable while locked (push server keys); None after a wipe.
     pub(crate) device_data_key: Option<Key256>,
     pub(crate) wiped: bool,
-    last_activity_ms: u64,
+    /// When the user last did something (the idle timer runs from here).
+    last_activity: Instant,
+    /// When the app left the screen, while it is away (the background grace runs from here).
+    backgrounded_at: Option<Instant>,
     /// Prepared generators (each holding a zeroizing copy of its secret) of every
     /// time-based account in display order, built on first use while unlocked so a
     /// screen of codes costs only the HMACs; dropped on lock and on any change to the
@@ -114,7 +124,8 @@ impl Engine {
             vault_key: None,
             device_data_key: None,
             wiped: false,
-            last_activity_ms: 0,
+            last_activity: Instant::default(),
+            backgrounded_at: None,
             time_plan: None,
             push_links_seen: std::collections::HashMap::new(),
             phone_key_bits: crate::push::protocol::PHONE_KEY_BITS,
@@ -158,12 +169,22 @@ impl Engine {
                 }
             }
         }
-        engine.last_activity_ms = engine.clock.monotonic_millis();
+        engine.last_activity = engine.now();
         Ok(engine)
     }
 
     fn device_key(&self) -> Result<Key256> {
-        let raw = self.keystore.get_or_create_device_key()?;
+        let raw = self
+            .keystore
+            .get_or_create_device_key()
+            .map_err(|e| match e {
+                // The device key is not a biometric key: a fault of it is a keystore
+                // problem, never "biometrics changed".
+                crate::error::KeystoreError::KeyInvalidated { .. } => {
+                    Error::Keystore("the platform keystore invalidated the device key".into())
+                }
+                other => Error::from(other),
+            })?;
         Key256::from_vec(raw)
     }
 
@@ -218,7 +239,8 @@ impl Engine {
         let app = self.app_policy()?;
         let strictest_account: AccountLockPolicy = self.db.conn_ref().query_row(
             "SELECT COALESCE(MAX(lock_require_pin), 0), MIN(lock_wipe_after),
-                    MIN(lock_idle_seconds), MAX(lock_min_pin_length) FROM accounts",
+                    MIN(lock_idle_seconds), MAX(lock_min_pin_length),
+                    MIN(lock_background_seconds) FROM accounts",
             [],
             |r| {
                 Ok(AccountLockPolicy {
@@ -226,6 +248,7 @@ impl Engine {
                     wipe_after: r.get(1)?,
                     idle_seconds: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
                     min_pin_length: r.get(3)?,
+                    background_seconds: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                 })
             },
         )?;
@@ -250,8 +273,22 @@ impl Engine {
 
     // ------------------------------------------------------------------ lock
 
-    fn now_ms(&self) -> u64 {
-        self.clock.monotonic_millis()
+    /// Now, on both of the clock's scales.
+    fn now(&self) -> Instant {
+        Instant {
+            monotonic_ms: self.clock.monotonic_millis(),
+            wall_s: self.clock.now_unix_seconds(),
+        }
+    }
+
+    /// Milliseconds since `since` (see [`Instant::elapsed_ms`]).
+    fn elapsed_ms(&self, since: Instant) -> u64 {
+        self.now().elapsed_ms_since(since)
+    }
+
+    /// Restarts the idle timer.
+    fn touch(&mut self) {
+        self.last_activity = self.now();
     }
 
     /// Drops the vault key and every decrypted secret from memory.
@@ -282,6 +319,9 @@ impl Engine {
         self.vault_key.clone().ok_or(Error::Locked)
     }
 
+    /// Locks when the idle timeout, or the background grace while the app is away,
+    /// has passed. Both are measured with [`Instant::elapsed_ms_since`], so neither a
+    /// clock that stopped while the phone slept nor a wall clock set back stretches them.
     fn apply_idle_timeout(&mut self) -> Result<()> {
         if self.vault_key.is_none() {
             return Ok(());
@@ -289,9 +329,15 @@ impl Engine {
         if !self.has_pin()? {
             return Ok(());
         }
-        if let Some(idle) = self.effective_policy()?.idle_timeout_seconds {
-            let elapsed = self.now_ms().saturating_sub(self.last_activity_ms);
-            if elapsed > idle.saturating_mul(1000) {
+        let policy = self.effective_policy()?;
+        if let Some(idle) = policy.idle_timeout_seconds {
+            if self.elapsed_ms(self.last_activity) > idle.saturating_mul(1000) {
+                self.forget_vault_key();
+            }
+        }
+        if let Some(away) = self.backgrounded_at {
+            let grace = policy.background_grace_seconds.saturating_mul(1000);
+            if grace == 0 || self.elapsed_ms(away) > grace {
                 self.forget_vault_key();
             }
         }
@@ -303,9 +349,30 @@ impl Engine {
         self.require_not_wiped()?;
         self.apply_idle_timeout()?;
         if self.vault_key.is_some() {
-            self.last_activity_ms = self.now_ms();
+            self.touch();
         }
         Ok(())
+    }
+
+    /// The app left the screen (or the screen went off). With the default grace of 0
+    /// the vault locks now; otherwise it locks once the grace has passed, checked on
+    /// every later call and on `app_foregrounded`.
+    pub fn app_backgrounded(&mut self) -> Result<()> {
+        self.require_not_wiped()?;
+        if self.backgrounded_at.is_none() {
+            self.backgrounded_at = Some(self.now());
+        }
+        self.apply_idle_timeout()
+    }
+
+    /// The app is back on the screen: locks if the grace (or the idle timeout) passed
+    /// while it was away, and returns the lock status for the UI.
+    pub fn app_foregrounded(&mut self) -> Result<LockState> {
+        if !self.wiped {
+            self.apply_idle_timeout()?;
+        }
+        self.backgrounded_at = None;
+        self.lock_status()
     }
 
     /// Locks now (no-op without a PIN: there would be nothing to unlock with).
@@ -318,9 +385,9 @@ impl Engine {
     }
 
     /// Lock status for the UI.
-    pub fn lock_status(&mut self) -> Result<LockStatus> {
+    pub fn lock_status(&mut self) -> Result<LockState> {
         if self.wiped {
-            return Ok(LockStatus {
+            return Ok(LockState {
                 has_pin: false,
                 locked: true,
                 seconds_until_auto_lock: None,
@@ -337,12 +404,12 @@ impl Engine {
         let locked = self.vault_key.is_none();
         let seconds_until_auto_lock = match (has_pin, locked, policy.idle_timeout_seconds) {
             (true, false, Some(idle)) => {
-                let elapsed = self.now_ms().saturating_sub(self.last_activity_ms);
+                let elapsed = self.elapsed_ms(self.last_activity);
                 Some(idle.saturating_mul(1000).saturating_sub(elapsed) / 1000)
             }
             _ => None,
         };
-        Ok(LockStatus {
+        Ok(LockState {
             has_pin,
             locked,
             seconds_until_auto_lock,
@@ -393,7 +460,9 @@ impl Engine {
                     [],
                 )?;
                 self.vault_key = Some(vk.clone());
-                self.last_activity_ms = self.now_ms();
+                // Whoever typed the PIN is looking at the app.
+                self.backgrounded_at = None;
+                self.touch();
                 Ok(vk)
             }
             Err(Error::Decrypt) => {
@@ -477,7 +546,7 @@ impl Engine {
         lock::validate_pin(new_pin, self.effective_policy()?.min_pin_length)?;
         let w = self.wrap_for_pin(&vk, Some(new_pin))?;
         self.commit_wrap(&w)?;
-        self.last_activity_ms = self.now_ms();
+        self.touch();
         Ok(())
     }
 
@@ -532,7 +601,7 @@ impl Engine {
             ));
         }
         self.initialise()?;
-        self.last_activity_ms = self.now_ms();
+        self.touch();
         Ok(())
     }
 
@@ -559,7 +628,12 @@ impl Engine {
 
     /// Removes the biometric wrap.
     pub fn disable_biometric(&mut self) -> Result<()> {
-        self.require_not_wiped()?;
+        self.require_unlocked()?;
+        self.drop_biometric_wrap()
+    }
+
+    /// Removes the biometric wrap (an invalidated platform key, or an explicit disable).
+    fn drop_biometric_wrap(&mut self) -> Result<()> {
         self.db.conn().execute(
             "UPDATE vault_state SET biometric_wrapped_vault_key = NULL WHERE id = 1",
             [],
@@ -586,7 +660,7 @@ impl Engine {
             Err(e) => {
                 let err: Error = e.into();
                 if matches!(err, Error::BiometricInvalidated(_)) {
-                    self.disable_biometric()?;
+                    self.drop_biometric_wrap()?;
                 }
                 return Err(err);
             }
@@ -594,13 +668,14 @@ impl Engine {
         let vk = Key256::from_vec(raw.to_vec())
             .map_err(|_| Error::BiometricInvalidated("bad key".into()))?;
         if crypto::open(&vk, vault::BIOMETRIC_AAD, canary).is_err() {
-            self.disable_biometric()?;
+            self.drop_biometric_wrap()?;
             return Err(Error::BiometricInvalidated(
                 "the biometric wrap does not match the vault".into(),
             ));
         }
         self.vault_key = Some(vk);
-        self.last_activity_ms = self.now_ms();
+        self.backgrounded_at = None;
+        self.touch();
         Ok(())
     }
 
@@ -614,7 +689,7 @@ impl Engine {
 
     /// Renames an account (the name; the issuer stays).
     pub fn rename(&mut self, id: &str, new_name: &str) -> Result<()> {
-        self.require_not_wiped()?;
+        self.require_unlocked()?;
         let new_name = new_name.trim();
         if new_name.is_empty() {
             return Err(Error::InvalidArgument("the new name is empty".into()));
@@ -631,7 +706,7 @@ impl Engine {
 
     /// Sets the display order: `ids` must list every account exactly once.
     pub fn reorder(&mut self, ids: &[String]) -> Result<()> {
-        self.require_not_wiped()?;
+        self.require_unlocked()?;
         let mut existing: Vec<String> = self.db.accounts()?.into_iter().map(|a| a.id).collect();
         let mut wanted = ids.to_vec();
         existing.sort();
@@ -758,6 +833,29 @@ impl Engine {
                 "a push account has no code; use its linked OTP account".into(),
             )),
         }
+    }
+}
+
+/// A moment on both of the clock's scales: the suspend-aware monotonic clock and the
+/// wall clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Instant {
+    monotonic_ms: u64,
+    wall_s: i64,
+}
+
+impl Instant {
+    /// Milliseconds from `earlier` to `self`: the larger of the monotonic clock's and
+    /// the wall clock's elapsed time. A monotonic clock that stopped while the phone
+    /// slept (a shell clock that does not count suspend) is caught by the wall clock; a
+    /// wall clock set back is caught by the monotonic one; a wall clock set forward
+    /// only locks sooner. The wall clock has a resolution of one second, so one second
+    /// of it is discounted: a reading that ticked over never locks early.
+    pub(crate) fn elapsed_ms_since(self, earlier: Instant) -> u64 {
+        let monotonic = self.monotonic_ms.saturating_sub(earlier.monotonic_ms);
+        let wall_s = self.wall_s.saturating_sub(earlier.wall_s).saturating_sub(1);
+        let wall = u64::try_from(wall_s).unwrap_or(0).saturating_mul(1000);
+        monotonic.max(wall)
     }
 }
 

@@ -259,6 +259,7 @@ impl Engine {
                         lock_wipe_after: e.policy.wipe_after,
                         lock_idle_seconds: e.policy.idle_seconds,
                         lock_min_pin_length: e.policy.min_pin_length,
+                        lock_background_seconds: e.policy.background_seconds,
                         sort_order: 0,
                         created_at: now,
                     });

@@ -26,6 +26,8 @@ pub struct AccountLockPolicy {
     pub idle_seconds: Option<u64>,
     /// Minimum PIN length.
     pub min_pin_length: Option<u8>,
+    /// Longest the vault may stay unlocked while the app is in the background.
+    pub background_seconds: Option<u64>,
 }
 
 /// One OTP account parsed from a link or a migration payload entry.
@@ -238,8 +240,8 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// Reads the lock-policy extension parameters shared by every link type:
-/// `lock_pin=1`, `lock_wipe_after=N`, `lock_idle=SECONDS`, `lock_pin_length=N`, and
-/// privacyIDEA's `pin=True` / `app_force_unlock=pin|biometric|any`.
+/// `lock_pin=1`, `lock_wipe_after=N`, `lock_idle=SECONDS`, `lock_pin_length=N`,
+/// `lock_background=SECONDS`, and privacyIDEA's `pin=True` / `app_force_unlock=pin|biometric|any`.
 fn lock_policy(params: &[(String, String)]) -> Result<AccountLockPolicy> {
     let mut p = AccountLockPolicy::default();
     if let Some(v) = param(params, "lock_pin") {
@@ -283,6 +285,20 @@ fn lock_policy(params: &[(String, String)]) -> Result<AccountLockPolicy> {
             return Err(bad("lock_idle must be at least 1 second"));
         }
         p.idle_seconds = Some(n);
+        p.require_pin = true;
+    }
+    if let Some(v) = param(params, "lock_background") {
+        let n: u64 = v
+            .trim()
+            .parse()
+            .map_err(|_| bad("lock_background must be a number of seconds"))?;
+        if n > crate::lock::MAX_BACKGROUND_GRACE {
+            return Err(bad(format!(
+                "lock_background must be at most {} seconds",
+                crate::lock::MAX_BACKGROUND_GRACE
+            )));
+        }
+        p.background_seconds = Some(n);
         p.require_pin = true;
     }
     if let Some(v) = param(params, "lock_pin_length") {

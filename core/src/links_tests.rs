@@ -135,6 +135,8 @@ fn rejects_with_a_reason_that_says_what_is_wrong() {
         ("otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP&counter=18446744073709551616", "counter must be a whole number"),
         ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_wipe_after=50", "lock_wipe_after"),
         ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_idle=0", "lock_idle"),
+        ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_background=86401", "lock_background must be at most"),
+        ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_background=soon", "lock_background must be a number"),
         ("otpauth-migration://offline?data=", "holds no accounts"),
         ("otpauth-migration://offline?data=AAAA", "not a valid export payload"),
         ("otpauth-migration://online?data=AAAA", "unknown migration link host"),
@@ -162,7 +164,7 @@ fn rejects_with_a_reason_that_says_what_is_wrong() {
 
 #[test]
 fn lock_policy_parameters() {
-    let (e, _) = one("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_pin=1&lock_wipe_after=5&lock_idle=120&lock_pin_length=6");
+    let (e, _) = one("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_pin=1&lock_wipe_after=5&lock_idle=120&lock_pin_length=6&lock_background=30");
     assert_eq!(
         e.policy,
         AccountLockPolicy {
@@ -170,8 +172,16 @@ fn lock_policy_parameters() {
             wipe_after: Some(5),
             idle_seconds: Some(120),
             min_pin_length: Some(6),
+            background_seconds: Some(30),
         }
     );
+    let (e, _) = one("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_background=0");
+    assert_eq!(
+        e.policy.background_seconds,
+        Some(0),
+        "0: lock as soon as the app leaves"
+    );
+    assert!(e.policy.require_pin, "a background lock implies a PIN");
     let (e, _) = one("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_idle=60");
     assert!(e.policy.require_pin, "an idle timeout implies a PIN");
     let (e, _) = one("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP");

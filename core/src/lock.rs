@@ -14,8 +14,12 @@ pub const MAX_PIN_LENGTH: u8 = 16;
 /// (NIST SP 800-63B rev. 4 ceiling for activation secrets).
 pub const MAX_WIPE_AFTER: u32 = 10;
 
+/// Longest background grace a policy may set (one day).
+pub const MAX_BACKGROUND_GRACE: u64 = 86_400;
+
 /// A lock policy: the app's own settings, or the effective one in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+#[serde(default)]
 pub struct LockPolicy {
     /// An app PIN must be set.
     pub require_pin: bool,
@@ -25,6 +29,10 @@ pub struct LockPolicy {
     pub idle_timeout_seconds: Option<u64>,
     /// Minimum PIN length (4..=16).
     pub min_pin_length: u8,
+    /// Seconds the vault may stay unlocked after the app left the screen (0: lock at
+    /// once, the default; at most one day). Only applies with a PIN.
+    #[uniffi(default = 0)]
+    pub background_grace_seconds: u64,
 }
 
 impl Default for LockPolicy {
@@ -34,6 +42,7 @@ impl Default for LockPolicy {
             wipe_after_attempts: MAX_WIPE_AFTER,
             idle_timeout_seconds: None,
             min_pin_length: MIN_PIN_LENGTH,
+            background_grace_seconds: 0,
         }
     }
 }
@@ -49,6 +58,11 @@ impl LockPolicy {
         if !(MIN_PIN_LENGTH..=MAX_PIN_LENGTH).contains(&self.min_pin_length) {
             return Err(Error::InvalidArgument(format!(
                 "min_pin_length must be between {MIN_PIN_LENGTH} and {MAX_PIN_LENGTH}"
+            )));
+        }
+        if self.background_grace_seconds > MAX_BACKGROUND_GRACE {
+            return Err(Error::InvalidArgument(format!(
+                "background_grace_seconds must be at most {MAX_BACKGROUND_GRACE}"
             )));
         }
         if self.idle_timeout_seconds == Some(0) {
@@ -69,6 +83,9 @@ impl LockPolicy {
                 (a, b) => a.or(b),
             },
             min_pin_length: self.min_pin_length.max(other.min_pin_length),
+            background_grace_seconds: self
+                .background_grace_seconds
+                .min(other.background_grace_seconds),
         }
     }
 
@@ -85,6 +102,10 @@ impl LockPolicy {
                 .min_pin_length
                 .unwrap_or(MIN_PIN_LENGTH)
                 .clamp(MIN_PIN_LENGTH, MAX_PIN_LENGTH),
+            background_grace_seconds: a
+                .background_seconds
+                .unwrap_or(MAX_BACKGROUND_GRACE)
+                .min(MAX_BACKGROUND_GRACE),
         })
     }
 }
@@ -116,20 +137,44 @@ mod tests {
             wipe_after_attempts: 8,
             idle_timeout_seconds: Some(300),
             min_pin_length: 4,
+            background_grace_seconds: 60,
         };
         let acc = AccountLockPolicy {
             require_pin: true,
             wipe_after: Some(5),
             idle_seconds: Some(120),
             min_pin_length: Some(6),
+            background_seconds: Some(10),
         };
         let p = app.with_account(&acc);
         assert!(p.require_pin);
         assert_eq!(p.wipe_after_attempts, 5);
         assert_eq!(p.idle_timeout_seconds, Some(120));
         assert_eq!(p.min_pin_length, 6);
+        assert_eq!(p.background_grace_seconds, 10);
+        // A server can only shorten the app's grace, never lengthen it.
+        let longer = app.with_account(&AccountLockPolicy {
+            background_seconds: Some(600),
+            ..AccountLockPolicy::default()
+        });
+        assert_eq!(longer.background_grace_seconds, 60);
         let relaxed = app.with_account(&AccountLockPolicy::default());
         assert_eq!(relaxed, app);
+    }
+
+    #[test]
+    fn policy_bounds_and_old_json() {
+        let mut p = LockPolicy::default();
+        assert_eq!(p.background_grace_seconds, 0, "default: lock at once");
+        p.background_grace_seconds = MAX_BACKGROUND_GRACE + 1;
+        assert!(p.validate().is_err());
+        // A policy stored before the field existed reads as "lock at once".
+        let old: LockPolicy = serde_json::from_str(
+            r#"{"require_pin":true,"wipe_after_attempts":5,"idle_timeout_seconds":60,"min_pin_length":6}"#,
+        )
+        .unwrap();
+        assert_eq!(old.background_grace_seconds, 0);
+        assert_eq!(old.wipe_after_attempts, 5);
     }
 
     #[test]

@@ -29,22 +29,31 @@ pub trait BiometricKey: Send + Sync {
     fn delete_key(&self) -> Result<(), KeystoreError>;
 }
 
-/// Time source: wall time for TOTP and a monotonic reading for the idle timeout.
+/// Time source: wall time for TOTP, and a monotonic reading for the idle timeout and
+/// the background grace. The core measures an unlock with the larger of the two
+/// clocks' elapsed times, so a shell clock that stops while the phone sleeps, or a wall
+/// clock set back, cannot stretch it.
 #[uniffi::export(with_foreign)]
 pub trait Clock: Send + Sync {
     /// Seconds since the unix epoch (wall clock).
     fn now_unix_seconds(&self) -> i64;
-    /// Milliseconds from an arbitrary fixed origin that never goes backwards.
+    /// Milliseconds from an arbitrary fixed origin that never goes backwards and keeps
+    /// counting while the device is asleep (Android: `SystemClock.elapsedRealtime()`;
+    /// Apple: `clock_gettime_nsec_np(CLOCK_MONOTONIC)`).
     fn monotonic_millis(&self) -> u64;
 }
 
-/// The real clock.
+/// The real clock. Its monotonic reading counts time the device spent asleep on every
+/// target: `CLOCK_BOOTTIME` on Linux and Android, `CLOCK_MONOTONIC` on Apple platforms
+/// (which, unlike `CLOCK_UPTIME_RAW` behind `std::time::Instant`, counts sleep: it is
+/// `mach_continuous_time`), `GetTickCount64` on Windows (counts sleep and hibernation).
+/// Elsewhere it falls back to `std::time::Instant`.
 pub struct SystemClock {
     origin: std::time::Instant,
 }
 
 impl SystemClock {
-    /// A clock whose monotonic origin is now.
+    /// The system clock.
     pub fn new() -> Self {
         Self {
             origin: std::time::Instant::now(),
@@ -63,8 +72,58 @@ impl Clock for SystemClock {
         chrono::Utc::now().timestamp()
     }
     fn monotonic_millis(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+        suspend_aware_millis()
+            .unwrap_or_else(|| u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
+}
+
+/// Milliseconds of a clock that counts suspend, where the platform has one.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+))]
+pub(crate) fn suspend_aware_millis() -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_BOOTTIME;
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes into it.
+    let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let millis = u64::try_from(ts.tv_nsec).ok()? / 1_000_000;
+    secs.checked_mul(1000)?.checked_add(millis)
+}
+
+/// Milliseconds of a clock that counts suspend, where the platform has one.
+#[cfg(windows)]
+pub(crate) fn suspend_aware_millis() -> Option<u64> {
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetTickCount64() -> u64;
+    }
+    // SAFETY: GetTickCount64 takes no arguments and cannot fail.
+    Some(unsafe { GetTickCount64() })
+}
+
+/// Milliseconds of a clock that counts suspend, where the platform has one.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    windows
+)))]
+pub(crate) fn suspend_aware_millis() -> Option<u64> {
+    None
 }
 
 fn unavailable(e: impl std::fmt::Display) -> KeystoreError {
@@ -222,4 +281,51 @@ fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<(
 #[cfg(not(unix))]
 fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// On Linux the default clock is CLOCK_BOOTTIME, the clock behind /proc/uptime
+    /// (which counts suspend), not CLOCK_MONOTONIC.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_default_clock_counts_suspend_on_linux() {
+        let uptime_ms = |s: String| -> u64 {
+            let secs: f64 = s.split_whitespace().next().unwrap().parse().unwrap();
+            (secs * 1000.0) as u64
+        };
+        let before = uptime_ms(std::fs::read_to_string("/proc/uptime").unwrap());
+        let ours = SystemClock::new().monotonic_millis();
+        let after = uptime_ms(std::fs::read_to_string("/proc/uptime").unwrap());
+        // /proc/uptime has a resolution of 10 ms.
+        assert!(
+            ours + 20 >= before && ours <= after + 20,
+            "{before} <= {ours} <= {after}"
+        );
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid timespec to write into.
+        assert_eq!(
+            unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) },
+            0
+        );
+        let boottime = ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000;
+        assert!(boottime.abs_diff(ours) < 50);
+    }
+
+    #[test]
+    fn the_default_clock_never_goes_backwards() {
+        let c = SystemClock::new();
+        let mut last = c.monotonic_millis();
+        for _ in 0..1000 {
+            let now = c.monotonic_millis();
+            assert!(now >= last);
+            last = now;
+        }
+    }
 }

@@ -179,6 +179,7 @@ fn policy_wipe_after_is_honoured_and_the_counter_survives_a_crash() {
         wipe_after_attempts: 3,
         idle_timeout_seconds: None,
         min_pin_length: 4,
+        background_grace_seconds: 0,
     })
     .unwrap();
     a.lock().unwrap();
@@ -256,6 +257,7 @@ fn strictest_policy_wins_and_relaxes_on_removal() {
         wipe_after_attempts: 8,
         idle_timeout_seconds: Some(300),
         min_pin_length: 4,
+        background_grace_seconds: 0,
     })
     .unwrap();
     let strict = a
@@ -276,7 +278,8 @@ fn strictest_policy_wins_and_relaxes_on_removal() {
             require_pin: true,
             wipe_after_attempts: 5,
             idle_timeout_seconds: Some(120),
-            min_pin_length: 4
+            min_pin_length: 4,
+            background_grace_seconds: 0,
         }
     );
     // A required PIN cannot be removed.

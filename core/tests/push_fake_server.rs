@@ -28,6 +28,7 @@ struct FakeServer {
     answers: Mutex<Vec<HashMap<String, String>>>,
     offline: AtomicBool,
     requests: AtomicUsize,
+    token_updates: Mutex<Vec<String>>,
 }
 
 fn b32(sig: &[u8]) -> String {
@@ -53,7 +54,13 @@ impl FakeServer {
             answers: Mutex::new(Vec::new()),
             offline: AtomicBool::new(false),
             requests: AtomicUsize::new(0),
+            token_updates: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The last token update the server accepted.
+    fn last_token_update(&self) -> Option<String> {
+        self.token_updates.lock().unwrap().last().cloned()
     }
 
     fn sign(&self, msg: &str) -> String {
@@ -152,6 +159,9 @@ impl Transport for FakeServer {
                 &format!("{tok}|{}|{}", f["serial"], f["timestamp"]),
                 f["signature"],
             );
+            if ok {
+                self.token_updates.lock().unwrap().push(tok.to_string());
+            }
             return Self::json(serde_json::json!({"result": {"status": true, "value": ok}}));
         }
         let nonce = f["nonce"];
@@ -201,18 +211,17 @@ fn link(cred: &str) -> String {
     format!("otpauth://pipush/alice?url=https%3A%2F%2Fpi.example%2Fttype%2Fpush&ttl=10&issuer=Fake&enrollment_credential={cred}&v=1&serial=PIPU0001&sslverify=1")
 }
 
+fn options(f: &Fixture, server: &Arc<FakeServer>) -> OpenOptions {
+    OpenOptions {
+        transport: Some(server.clone()),
+        ..f.options()
+    }
+}
+
 fn setup() -> (Fixture, Arc<FakeServer>, Arc<Authenticator>) {
     let f = Fixture::new();
     let server = FakeServer::new();
-    let a = Authenticator::open_with(
-        &f.path,
-        f.keystore.clone(),
-        OpenOptions {
-            transport: Some(server.clone()),
-            ..f.options()
-        },
-    )
-    .unwrap();
+    let a = Authenticator::open_with(&f.path, f.keystore.clone(), options(&f, &server)).unwrap();
     a.set_push_service_token("fcm-1".into()).unwrap();
     (f, server, a)
 }
@@ -383,7 +392,7 @@ fn rotation_updates_every_token_with_a_signed_timestamp() {
     assert!(r[0].ok, "{:?}", r[0].error);
     s.offline.store(true, Ordering::SeqCst);
     let r = a.update_push_service_token("fcm-3".into()).unwrap();
-    assert!(!r[0].ok);
+    assert!(!r[0].ok && r[0].pending);
     assert!(r[0].error.as_deref().unwrap().contains("network"));
     assert!(matches!(
         a.update_push_service_token(" ".into()),
@@ -402,15 +411,76 @@ fn deleting_the_push_account_removes_its_challenges() {
 }
 
 #[test]
-fn a_rotation_while_locked_keeps_the_token_and_updates_after_unlock() {
-    let (_f, _s, a) = enrolled();
+fn a_rotation_while_locked_is_queued_in_the_vault_and_sent_after_unlock() {
+    let (f, s, a) = enrolled();
     a.set_pin("2468".into()).unwrap();
     a.lock().unwrap();
+    let before = s.requests.load(Ordering::SeqCst);
+    let r = a.update_push_service_token("fcm-locked".into()).unwrap();
+    assert_eq!(r.len(), 1);
+    assert!(!r[0].ok && r[0].pending && r[0].error.is_none(), "{r:?}");
+    assert_eq!(
+        s.requests.load(Ordering::SeqCst),
+        before,
+        "nothing sent while locked"
+    );
     assert!(matches!(
-        a.update_push_service_token("fcm-locked".into()),
+        a.retry_push_token_updates(),
         Err(AuthenticatorError::Locked)
     ));
+    // The queue is in the vault: it survives the app being killed.
+    drop(a);
+    let a = Authenticator::open_with(&f.path, f.keystore.clone(), options(&f, &s)).unwrap();
+    let pending = a.pending_push_token_updates().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].serial, "PIPU0001");
+    assert_eq!(pending[0].attempts, 0);
     a.unlock("2468".into()).unwrap();
-    let r = a.update_push_service_token("fcm-locked".into()).unwrap();
-    assert!(r[0].ok, "{:?}", r[0].error);
+    let r = a.retry_push_token_updates().unwrap();
+    assert!(r[0].ok && !r[0].pending, "{r:?}");
+    assert!(a.pending_push_token_updates().unwrap().is_empty());
+    assert!(
+        a.retry_push_token_updates().unwrap().is_empty(),
+        "nothing left to send"
+    );
+}
+
+#[test]
+fn a_server_that_missed_the_rotation_is_retried_then_cleared() {
+    let (f, s, a) = enrolled();
+    s.offline.store(true, Ordering::SeqCst);
+    let r = a.update_push_service_token("fcm-9".into()).unwrap();
+    assert!(!r[0].ok && r[0].pending);
+    let p = a.pending_push_token_updates().unwrap();
+    assert_eq!(p[0].attempts, 1);
+    assert!(p[0].last_error.as_deref().unwrap().contains("network"));
+    assert_eq!(
+        p[0].last_attempt_at,
+        Some(f.clock.unix.load(Ordering::SeqCst))
+    );
+    // Still down at the next start: the attempt is counted and the update kept.
+    drop(a);
+    let a = Authenticator::open_with(&f.path, f.keystore.clone(), options(&f, &s)).unwrap();
+    let r = a.retry_push_token_updates().unwrap();
+    assert!(r[0].pending);
+    assert_eq!(a.pending_push_token_updates().unwrap()[0].attempts, 2);
+    // Back online: delivered, then cleared.
+    s.offline.store(false, Ordering::SeqCst);
+    let r = a.retry_push_token_updates().unwrap();
+    assert!(r[0].ok, "{r:?}");
+    assert!(a.pending_push_token_updates().unwrap().is_empty());
+    // A newer token replaces a queued older one.
+    s.offline.store(true, Ordering::SeqCst);
+    a.update_push_service_token("fcm-10".into()).unwrap();
+    a.update_push_service_token("fcm-11".into()).unwrap();
+    assert_eq!(a.pending_push_token_updates().unwrap().len(), 1);
+    s.offline.store(false, Ordering::SeqCst);
+    a.retry_push_token_updates().unwrap();
+    assert_eq!(s.last_token_update().as_deref(), Some("fcm-11"));
+    // Deleting the push account drops its queued update.
+    s.offline.store(true, Ordering::SeqCst);
+    a.update_push_service_token("fcm-12".into()).unwrap();
+    let id = a.list_accounts().unwrap()[0].id.clone();
+    a.delete_account(id).unwrap();
+    assert!(a.pending_push_token_updates().unwrap().is_empty());
 }

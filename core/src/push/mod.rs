@@ -5,6 +5,7 @@
 //! without it, `finish_*` under the lock again) so a slow server never blocks the UI's
 //! other calls.
 
+pub mod actions;
 pub mod protocol;
 pub mod transport;
 
@@ -222,6 +223,7 @@ impl Engine {
             lock_wipe_after: e.policy.wipe_after,
             lock_idle_seconds: e.policy.idle_seconds,
             lock_min_pin_length: e.policy.min_pin_length,
+            lock_background_seconds: e.policy.background_seconds,
             sort_order: 0,
             created_at: now,
         };
@@ -341,43 +343,47 @@ impl Engine {
             .collect())
     }
 
-    /// One timestamped, signed request per push token: `message(serial, timestamp)` is
+    /// One timestamped request for account `a`, signed with its phone key: `message` is
     /// the string to sign, `fields` come before `serial`, `timestamp` and `signature`.
-    /// Needs the vault unlocked (the phone keys are vault secrets).
-    fn sign_for_every_token(
-        &mut self,
+    fn timestamped_request(
+        &self,
+        vk: &Key256,
+        a: AccountRow,
+        ts: &str,
         fields: &[(&str, &str)],
-        message: impl Fn(&str, &str) -> String,
-    ) -> Result<Vec<SignedRequest>> {
+        message: &str,
+    ) -> Result<SignedRequest> {
+        let serial = a.serial.clone().unwrap_or_default();
+        let key = self.phone_key(vk, &a)?;
+        let sig = protocol::sign(&key, message)?;
+        let info = self.push_token_info(a)?;
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        all.push(("serial".into(), serial.clone()));
+        all.push(("timestamp".into(), ts.to_string()));
+        all.push(("signature".into(), sig));
+        Ok(SignedRequest {
+            account_id: info.account.id.clone(),
+            serial,
+            url: info.url,
+            verify_tls: info.sslverify,
+            fields: all,
+        })
+    }
+
+    /// Signed poll requests (`{serial}|{timestamp}`), one per push token. Needs the
+    /// vault unlocked (the phone keys are vault secrets).
+    pub fn prepare_polls(&mut self) -> Result<Vec<SignedRequest>> {
         let vk = self.require_unlocked()?;
         let ts = protocol::timestamp(self.clock.now_unix_seconds());
         let mut out = Vec::new();
         for a in self.push_accounts()? {
-            let serial = a.serial.clone().unwrap_or_default();
-            let key = self.phone_key(&vk, &a)?;
-            let sig = protocol::sign(&key, &message(&serial, &ts))?;
-            let info = self.push_token_info(a)?;
-            let mut all: Vec<(String, String)> = fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            all.push(("serial".into(), serial.clone()));
-            all.push(("timestamp".into(), ts.clone()));
-            all.push(("signature".into(), sig));
-            out.push(SignedRequest {
-                account_id: info.account.id.clone(),
-                serial,
-                url: info.url,
-                verify_tls: info.sslverify,
-                fields: all,
-            });
+            let message = format!("{}|{ts}", a.serial.as_deref().unwrap_or_default());
+            out.push(self.timestamped_request(&vk, a, &ts, &[], &message)?);
         }
         Ok(out)
-    }
-
-    /// Signed poll requests (`{serial}|{timestamp}`), one per push token.
-    pub fn prepare_polls(&mut self) -> Result<Vec<SignedRequest>> {
-        self.sign_for_every_token(&[], |serial, ts| format!("{serial}|{ts}"))
     }
 
     /// Stores the challenges of one poll answer; returns them (bad entries are skipped
@@ -514,22 +520,136 @@ impl Engine {
         Ok(())
     }
 
-    /// Stores the new token and signs one update request per push token that is not
-    /// poll-only.
-    pub fn prepare_token_updates(&mut self, token: &str) -> Result<Vec<SignedRequest>> {
+    /// Rotation: stores the new token and queues, in the same transaction, an update of
+    /// it for every push token's server (poll-only tokens too: the server accepts it,
+    /// and the token may start receiving pushes later). The queue lives in the vault,
+    /// so a rotation that arrives while the vault is locked, or that a server misses,
+    /// is delivered by a later [`Engine::prepare_queued_token_updates`].
+    pub fn queue_token_updates(&mut self, token: &str) -> Result<Vec<PendingTokenUpdate>> {
+        self.require_not_wiped()?;
         if token.trim().is_empty() {
             return Err(Error::InvalidArgument(
                 "the push service token is empty".into(),
             ));
         }
-        // Stored first, so a rotation that arrives while the vault is locked is not lost
-        // for later enrollments; the server updates need the unlocked phone keys.
-        self.set_push_service_token(token)?;
-        self.require_unlocked()?;
-        // Poll-only tokens are updated too: the server accepts it, and the token may
-        // start receiving pushes later.
-        self.sign_for_every_token(&[("new_fb_token", token)], |serial, ts| {
-            format!("{token}|{serial}|{ts}")
+        let now = self.clock.now_unix_seconds();
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE vault_state SET push_service_token = ?1 WHERE id = 1",
+            [token],
+        )?;
+        // A newer token replaces whatever was still queued: only the latest counts.
+        tx.execute("DELETE FROM push_token_updates", [])?;
+        tx.execute(
+            "INSERT INTO push_token_updates (account_id, token, queued_at)
+             SELECT id, ?1, ?2 FROM accounts WHERE kind = 'push'",
+            params![token, now],
+        )?;
+        tx.commit()?;
+        self.pending_token_updates()
+    }
+
+    /// The queued token updates, oldest account first (readable while locked).
+    pub fn pending_token_updates(&self) -> Result<Vec<PendingTokenUpdate>> {
+        self.require_not_wiped()?;
+        let mut stmt = self.db.conn_ref().prepare(
+            "SELECT u.account_id, COALESCE(a.serial, ''), u.attempts, u.last_error, u.last_attempt_at
+             FROM push_token_updates u JOIN accounts a ON a.id = u.account_id
+             ORDER BY a.sort_order, a.created_at, a.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingTokenUpdate {
+                account_id: r.get(0)?,
+                serial: r.get(1)?,
+                attempts: r.get(2)?,
+                last_error: r.get(3)?,
+                last_attempt_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Signs one update request (`{token}|{serial}|{timestamp}`, field `new_fb_token`)
+    /// per queued update. Needs the vault unlocked (the phone keys are vault secrets).
+    pub fn prepare_queued_token_updates(&mut self) -> Result<Vec<QueuedTokenUpdate>> {
+        let vk = self.require_unlocked()?;
+        let queued: Vec<(String, String)> = {
+            let mut stmt = self.db.conn_ref().prepare(
+                "SELECT u.account_id, u.token FROM push_token_updates u
+                 JOIN accounts a ON a.id = u.account_id
+                 ORDER BY a.sort_order, a.created_at, a.id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let ts = protocol::timestamp(self.clock.now_unix_seconds());
+        let mut out = Vec::new();
+        for (account_id, token) in queued {
+            let a = self.db.account(&account_id)?;
+            let message = format!("{token}|{}|{ts}", a.serial.as_deref().unwrap_or_default());
+            let request =
+                self.timestamped_request(&vk, a, &ts, &[("new_fb_token", &token)], &message)?;
+            out.push(QueuedTokenUpdate { token, request });
+        }
+        Ok(out)
+    }
+
+    /// Records a server's answer to a queued update: a success leaves the queue (unless
+    /// a newer token was queued meanwhile), a failure stays queued with its reason.
+    pub fn finish_token_update(
+        &mut self,
+        account_id: &str,
+        token: &str,
+        outcome: std::result::Result<(), String>,
+    ) -> Result<()> {
+        let now = self.clock.now_unix_seconds();
+        match outcome {
+            Ok(()) => self.db.conn().execute(
+                "DELETE FROM push_token_updates WHERE account_id = ?1 AND token = ?2",
+                params![account_id, token],
+            )?,
+            Err(reason) => self.db.conn().execute(
+                "UPDATE push_token_updates SET attempts = attempts + 1, last_error = ?3,
+                     last_attempt_at = ?4
+                 WHERE account_id = ?1 AND token = ?2",
+                params![account_id, token, reason, now],
+            )?,
+        };
+        Ok(())
+    }
+}
+
+/// A push token rotation still to deliver to one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTokenUpdate {
+    pub account_id: String,
+    pub serial: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<i64>,
+}
+
+/// A queued update, signed and ready to send.
+#[derive(Debug, Clone)]
+pub struct QueuedTokenUpdate {
+    /// The token it delivers (to match the answer to the queue row).
+    pub token: String,
+    /// The signed request.
+    pub request: SignedRequest,
+}
+
+/// Reads privacyIDEA's answer to a token update: `result.value` true is success.
+pub fn token_update_verdict(status: u16, body: &str) -> Result<()> {
+    let v = protocol::parse_answer(status, body)?;
+    if v.pointer("/result/value").and_then(Value::as_bool) == Some(true) {
+        Ok(())
+    } else {
+        Err(Error::Server {
+            status,
+            message: "the server refused the update".into(),
         })
     }
 }

@@ -59,6 +59,7 @@ pub struct AccountRow {
     pub lock_wipe_after: Option<u32>,
     pub lock_idle_seconds: Option<u64>,
     pub lock_min_pin_length: Option<u8>,
+    pub lock_background_seconds: Option<u64>,
     pub sort_order: i64,
     pub created_at: i64,
 }
@@ -108,7 +109,7 @@ pub const DEVICE_KEY_CHECK: &[u8] = b"authcore-device-key-check";
 /// AAD of the biometric wrap of the vault key (applied before the platform wrap).
 pub const BIOMETRIC_AAD: &[u8] = b"authcore/v1/vault_state/biometric_wrapped_vault_key";
 
-const ACCOUNT_COLUMNS: &str = "id, kind, issuer, name, algorithm, digits, period, counter, secret, weak_secret, serial, lock_require_pin, lock_wipe_after, lock_idle_seconds, lock_min_pin_length, sort_order, created_at";
+const ACCOUNT_COLUMNS: &str = "id, kind, issuer, name, algorithm, digits, period, counter, secret, weak_secret, serial, lock_require_pin, lock_wipe_after, lock_idle_seconds, lock_min_pin_length, sort_order, created_at, lock_background_seconds";
 
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
     let kind: String = r.get(1)?;
@@ -138,6 +139,7 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
         lock_min_pin_length: r.get(14)?,
         sort_order: r.get(15)?,
         created_at: r.get(16)?,
+        lock_background_seconds: r.get::<_, Option<i64>>(17)?.map(|v| v as u64),
     })
 }
 
@@ -255,7 +257,7 @@ impl Db {
     pub fn insert_account(tx: &rusqlite::Transaction<'_>, a: &AccountRow) -> Result<()> {
         tx.execute(
             &format!(
-                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ),
             params![
                 a.id,
@@ -275,6 +277,7 @@ impl Db {
                 a.lock_min_pin_length,
                 a.sort_order,
                 a.created_at,
+                a.lock_background_seconds.map(|v| v as i64),
             ],
         )?;
         Ok(())
@@ -381,7 +384,8 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(
-            "DELETE FROM challenges;
+            "DELETE FROM push_token_updates;
+             DELETE FROM challenges;
              DELETE FROM push_tokens;
              DELETE FROM accounts;
              UPDATE vault_state SET wrapped_vault_key = NULL, pin_salt = NULL, pin_iterations = NULL,

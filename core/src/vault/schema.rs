@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use rusqlite::Transaction;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Version 1: vault state and OTP accounts (the foundation).
 pub const CREATE_V1: &str = "
@@ -74,6 +74,20 @@ CREATE TABLE challenges (
 CREATE INDEX challenges_by_account ON challenges (account_id, state);
 ";
 
+/// Version 3: the server's background-lock policy per account, and the queue of push
+/// token rotations still to deliver to each server.
+pub const UPGRADE_V2_TO_V3: &str = "
+ALTER TABLE accounts ADD COLUMN lock_background_seconds INTEGER;
+CREATE TABLE push_token_updates (
+    account_id      TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    token           TEXT NOT NULL,
+    queued_at       INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    last_attempt_at INTEGER
+);
+";
+
 /// Brings a database at `from` (0 = empty) to [`VERSION`], inside `tx`.
 pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     if from > VERSION {
@@ -86,6 +100,9 @@ pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     if from < 2 {
         tx.execute_batch(UPGRADE_V1_TO_V2)?;
+    }
+    if from < 3 {
+        tx.execute_batch(UPGRADE_V2_TO_V3)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())

@@ -25,6 +25,17 @@ impl TestClock {
         self.unix.fetch_add(secs as i64, Ordering::SeqCst);
         self.mono_ms.fetch_add(secs * 1000, Ordering::SeqCst);
     }
+    /// The phone slept with a monotonic clock that stops in suspend (what
+    /// `std::time::Instant` does on Android and iOS): only the wall clock moves.
+    pub fn sleep_with_stopped_monotonic(&self, secs: u64) {
+        self.unix.fetch_add(secs as i64, Ordering::SeqCst);
+    }
+    /// Someone set the wall clock (back when negative); the monotonic clock moves by
+    /// `mono_secs` meanwhile.
+    pub fn jump_wall(&self, wall_secs: i64, mono_secs: u64) {
+        self.unix.fetch_add(wall_secs, Ordering::SeqCst);
+        self.mono_ms.fetch_add(mono_secs * 1000, Ordering::SeqCst);
+    }
 }
 
 impl Clock for TestClock {
@@ -43,6 +54,8 @@ pub struct TestKeystore {
     pub calls: AtomicUsize,
     pub crash_on_call: AtomicUsize,
     pub deleted: AtomicUsize,
+    /// Answer `KeyInvalidated` (a platform keystore that lost the device key).
+    pub invalidated: std::sync::atomic::AtomicBool,
 }
 
 impl TestKeystore {
@@ -59,6 +72,11 @@ impl Keystore for TestKeystore {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if self.crash_on_call.load(Ordering::SeqCst) == n {
             panic!("simulated crash inside the keystore");
+        }
+        if self.invalidated.load(Ordering::SeqCst) {
+            return Err(KeystoreError::KeyInvalidated {
+                reason: "key permanently invalidated".into(),
+            });
         }
         let mut k = self.key.lock().unwrap();
         if k.is_none() {
