@@ -1,3 +1,4 @@
+// Gradle settings: repositories and the two modules (core-bindings, app).
 pluginManagement {
     repositories {
         google()

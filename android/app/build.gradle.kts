@@ -1,3 +1,4 @@
+// The Android shell: thin Compose UI and OS glue around the Rust core (core-bindings).
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
 
 plugins {
@@ -54,9 +55,15 @@ dependencies {
     implementation("androidx.core:core-ktx:1.15.0")
     implementation("androidx.activity:activity-compose:1.9.3")
     implementation("androidx.fragment:fragment-ktx:1.8.5")
+    // AppCompat theme: androidx.biometric draws its own AppCompat dialog below API 28.
+    implementation("androidx.appcompat:appcompat:1.7.0")
     implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.8.7")
     implementation("androidx.lifecycle:lifecycle-runtime-compose:2.8.7")
     implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.8.7")
+    // ProcessLifecycleOwner: the app's own foreground/background, for the core's lifecycle lock.
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    // Expedited work: answers sent from notification actions.
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
 
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))

@@ -1,4 +1,7 @@
+// The app's single `Authenticator` and the UI state around it: every core call goes through
+// `perform` off the main thread; the core takes every security decision, this only shows them.
 import AuthenticatorCore
+import Combine
 import Foundation
 import UIKit
 
@@ -35,12 +38,26 @@ final class AppModel: ObservableObject {
     @Published var sheet: Sheet?
     @Published var message: String?
     @Published var pinError: String?
+    /// The app's own lock policy (Settings); the effective one is `lockState.policy`.
+    @Published private(set) var appPolicy: LockPolicy?
+    /// Why the last policy change was refused (e.g. an idle timeout without a PIN).
+    @Published var policyNote: String?
+    /// Servers that have not taken the current push service token yet (the core's queue).
+    @Published private(set) var pendingTokenUpdates: [PendingTokenUpdate] = []
+    @Published private(set) var retryingTokens = false
 
     private let queue = DispatchQueue(label: "org.authcore.core", qos: .userInitiated, attributes: .concurrent)
     private let openLock = NSLock()
     private var instance: Authenticator?
     private var pendingLink: String?
+    /// A notification asked for a challenge while the vault was locked: show it after unlock.
+    private var openPushAfterUnlock = false
     private var ticking = false
+    /// The codes tick only while the codes screen is on screen and the scene is active.
+    private var codesVisible = false
+    private var sceneActive = true
+    private var tickTimer: Timer?
+    private static let pushTokenKey = "org.authcore.pushServiceToken"
 
     private init() {
         refreshLock()
@@ -105,19 +122,72 @@ final class AppModel: ObservableObject {
     }
 
     private func apply(_ state: LockState) {
-        let wasLocked = lockState?.locked
+        let previous = lockState
+        let wasLocked = previous?.locked
         lockState = state
+        if previous?.locked != state.locked || previous?.hasPin != state.hasPin {
+            PushNotifications.refreshServerCategory(vaultLocked: state.locked, pinSet: state.hasPin)
+        }
         if state.wiped {
             onWiped()
         } else if state.locked {
             codes = [:]
             sheet = nil
+            loadPending() // readable while locked: the PIN screen says a request is waiting
         } else if wasLocked != false {
+            // Unlocked (by PIN or biometrics), or unlocked at start (no PIN).
             loadAccounts()
+            retryPushTokenUpdates()
             if let link = pendingLink {
                 pendingLink = nil
                 startEnrollment(link: link)
+            } else if openPushAfterUnlock {
+                openPushAfterUnlock = false
+                sheet = .push
+                loadPending()
             }
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// scenePhase became .background. Runs inside a background task so the core records it
+    /// (and locks, with the default grace of 0) before iOS suspends the app.
+    func appBackgrounded() {
+        let task = BackgroundTaskGuard(name: "org.authcore.lock")
+        perform({ core -> LockState in
+            try core.appBackgrounded()
+            return try core.lockState()
+        }, onDone: { task.end() }) { self.apply($0) }
+    }
+
+    /// scenePhase became .active: the core locks if the background grace or the idle timeout
+    /// passed (suspend-aware clock) and returns the state; `locked` shows the PIN screen.
+    func appForegrounded() {
+        perform({ try $0.appForegrounded() }) { self.apply($0) }
+        PushResponder.ingestDelivered()
+    }
+
+    func setSceneActive(_ active: Bool) {
+        sceneActive = active
+        updateTicking()
+    }
+
+    func setCodesVisible(_ visible: Bool) {
+        codesVisible = visible
+        updateTicking()
+    }
+
+    private func updateTicking() {
+        if codesVisible && sceneActive {
+            guard tickTimer == nil else { return }
+            let timer = Timer(timeInterval: 1, repeats: true) { [weak self] _ in self?.tick() }
+            RunLoop.main.add(timer, forMode: .common)
+            tickTimer = timer
+            tick()
+        } else {
+            tickTimer?.invalidate()
+            tickTimer = nil
         }
     }
 
@@ -132,22 +202,34 @@ final class AppModel: ObservableObject {
         }
     }
 
-    /// iOS shows the Face ID / Touch ID prompt itself while `unwrap` runs on the worker queue.
+    /// Face ID / Touch ID first (LAContext.evaluatePolicy), then the core call with a key that
+    /// reuses that authenticated context: no prompt while the core holds its lock.
     func unlockWithBiometric() {
         busy = true
-        perform({ core -> LockState in
-            try core.unlockWithBiometric(key: SecureEnclaveBiometricKey())
-            return try core.lockState()
-        }, onError: { error in
-            if let coreError = error as? AuthenticatorError, case .Cancelled = coreError {
-                self.pinError = nil
-            } else {
-                self.pinError = describe(error)
+        pinError = nil
+        BiometricGate.authenticate(reason: "Unlock Authenticator") { outcome in
+            switch outcome {
+            case .cancelled:
+                self.busy = false
+            case .failed(let text):
+                self.busy = false
+                self.pinError = text
+            case .authenticated(let context):
+                self.perform({ core -> LockState in
+                    try core.unlockWithBiometric(key: SecureEnclaveBiometricKey(context: context))
+                    return try core.lockState()
+                }, onError: { error in
+                    if let coreError = error as? AuthenticatorError, case .Cancelled = coreError {
+                        self.pinError = nil
+                    } else {
+                        self.pinError = describe(error)
+                    }
+                    self.refreshLock()
+                }, onDone: { self.busy = false }) {
+                    self.pinError = nil
+                    self.apply($0)
+                }
             }
-            self.refreshLock()
-        }, onDone: { self.busy = false }) {
-            self.pinError = nil
-            self.apply($0)
         }
     }
 
@@ -156,11 +238,16 @@ final class AppModel: ObservableObject {
         perform({ core -> LockState in
             try core.startOver()
             try? SecureEnclaveBiometricKey.deleteStoredKey()
+            // The new, empty vault needs this phone's push token for its next enrollments.
+            if let token = UserDefaults.standard.string(forKey: Self.pushTokenKey) {
+                try? core.setPushServiceToken(token: token)
+            }
             return try core.lockState()
         }) { state in
             self.accounts = []
             self.codes = [:]
             self.challenges = []
+            self.pendingTokenUpdates = []
             self.sheet = nil
             self.lockState = state
         }
@@ -182,7 +269,7 @@ final class AppModel: ObservableObject {
             try core.setPin(newPin: pin)
             return try core.lockState()
         }) {
-            self.lockState = $0
+            self.apply($0)
             self.message = "PIN set."
         }
     }
@@ -192,7 +279,7 @@ final class AppModel: ObservableObject {
             try core.changePin(oldPin: old, newPin: new)
             return try core.lockState()
         }) {
-            self.lockState = $0
+            self.apply($0)
             self.message = "PIN changed."
         }
     }
@@ -202,7 +289,7 @@ final class AppModel: ObservableObject {
             try core.removePin(pin: pin)
             return try core.lockState()
         }) {
-            self.lockState = $0
+            self.apply($0)
             self.message = "PIN removed."
         }
     }
@@ -210,16 +297,53 @@ final class AppModel: ObservableObject {
     /// Confirms presence once with LocalAuthentication, then lets the core wrap its key
     /// with a fresh Secure Enclave key (wrapping uses the public key: no second prompt).
     func enableBiometric() {
-        BiometricGate.confirm(reason: "Enable Face ID / Touch ID unlock") { ok in
-            guard ok else { return }
-            self.perform({ core -> LockState in
-                let key = try SecureEnclaveBiometricKey.create()
-                try core.enableBiometricUnlock(key: key)
-                return try core.lockState()
-            }) {
-                self.lockState = $0
-                self.message = "Biometric unlock enabled."
+        BiometricGate.authenticate(reason: "Enable Face ID / Touch ID unlock") { outcome in
+            switch outcome {
+            case .cancelled:
+                return
+            case .failed(let text):
+                self.message = text
+            case .authenticated(let context):
+                self.perform({ core -> LockState in
+                    let key = try SecureEnclaveBiometricKey.create(context: context)
+                    try core.enableBiometricUnlock(key: key)
+                    return try core.lockState()
+                }) {
+                    self.lockState = $0
+                    self.message = "Biometric unlock enabled."
+                }
             }
+        }
+    }
+
+    // MARK: - App lock policy (Settings)
+
+    func loadAppPolicy() {
+        perform({ try $0.appPolicy() }) { self.appPolicy = $0 }
+    }
+
+    /// Changes the app's own policy; the core validates it (an idle timeout needs a PIN) and
+    /// keeps the stricter server values in force.
+    func updateAppPolicy(_ change: (inout LockPolicy) -> Void) {
+        guard var policy = appPolicy else { return }
+        change(&policy)
+        let proposed = policy
+        policyNote = nil
+        perform({ core -> (LockPolicy, LockState) in
+            try core.setAppPolicy(policy: proposed)
+            let saved = try core.appPolicy()
+            let state = try core.lockState()
+            return (saved, state)
+        }, onError: { error in
+            if let coreError = error as? AuthenticatorError, case .PinRequired = coreError {
+                self.policyNote = "An idle timeout only works with an app PIN. Set a PIN first."
+            } else {
+                self.policyNote = describe(error)
+            }
+            self.loadAppPolicy() // the pickers go back to what is stored
+        }) { result in
+            self.appPolicy = result.0
+            self.apply(result.1)
         }
     }
 
@@ -242,17 +366,15 @@ final class AppModel: ObservableObject {
         }
     }
 
-    /// Once a second: lock state (idle timeout) and fresh TOTP/Steam codes. HOTP on demand only.
+    /// Once a second while the codes are on screen: lock state (idle timeout) and every
+    /// TOTP/Steam code in one `timeCodes()` call. HOTP codes only on request.
     func tick() {
         guard !ticking else { return }
         ticking = true
-        let timed = accounts.filter { $0.kind == .totp || $0.kind == .steam }
-        perform({ core -> (LockState, [String: Code]) in
+        perform({ core -> (LockState, [Code]) in
             let state = try core.lockState()
-            var fresh: [String: Code] = [:]
-            if !state.locked {
-                for account in timed { fresh[account.id] = try core.code(accountId: account.id) }
-            }
+            if state.locked { return (state, []) }
+            let fresh = try core.timeCodes()
             return (state, fresh)
         }, onDone: { self.ticking = false }) { result in
             let (state, fresh) = result
@@ -261,7 +383,7 @@ final class AppModel: ObservableObject {
             } else {
                 self.lockState = state
             }
-            self.codes.merge(fresh) { _, new in new }
+            for code in fresh { self.codes[code.accountId] = code }
         }
     }
 
@@ -309,8 +431,11 @@ final class AppModel: ObservableObject {
                 if let pin = newPin { return try core.addWithPin(link: link, newPin: pin) }
                 return try core.add(link: link)
             case .image(let bytes):
-                // No add_qr_image_with_pin in the API: set the PIN first.
-                if let pin = newPin { try core.setPin(newPin: pin) }
+                if let pin = newPin {
+                    // Decode, then set the PIN and add in one transaction.
+                    let link = try decodeQrImage(image: bytes)
+                    return try core.addWithPin(link: link, newPin: pin)
+                }
                 return try core.addQrImage(image: bytes)
             }
         }, onDone: { self.busy = false }) { result in
@@ -330,31 +455,73 @@ final class AppModel: ObservableObject {
 
     // MARK: - Push
 
-    /// APNs token, as lowercase hex. A changed token is rotated on every server
-    /// (`updatePushServiceToken`); an unchanged one is only stored for new enrollments.
+    /// The FCM registration token (MessagingDelegate), at every start and on every refresh.
+    /// An unchanged token is only stored for new enrollments (`setPushServiceToken`). A new one
+    /// (including the first one this install sees: a vault enrolled by a poll-only or an
+    /// APNs-token build must learn it) is stored and queued for every push token's server by
+    /// the core (`updatePushServiceToken`, works locked), which sends it when it can and keeps
+    /// the failures for `retryPushTokenUpdates`. The last token is kept in UserDefaults only
+    /// to tell the two apart, and only once the core has it.
     func pushTokenReceived(_ token: String) {
-        let key = "org.authcore.pushServiceToken"
-        let previous = UserDefaults.standard.string(forKey: key)
+        let previous = UserDefaults.standard.string(forKey: Self.pushTokenKey)
         perform({ core -> [TokenUpdateResult] in
-            if previous == nil || previous == token {
+            if previous == token {
                 try core.setPushServiceToken(token: token)
                 return []
             }
             return try core.updatePushServiceToken(token: token)
-        }, onError: { error in
+        }, interceptLock: false, onError: { error in
             NSLog("push token: %@", describe(error))
         }) { results in
-            UserDefaults.standard.set(token, forKey: key)
-            for failed in results where !failed.ok {
-                NSLog("push token update failed for %@: %@", failed.serial, failed.error ?? "")
+            UserDefaults.standard.set(token, forKey: Self.pushTokenKey)
+            for result in results where !result.ok {
+                NSLog("push token update for %@ %@: %@", result.serial,
+                      result.pending ? "queued" : "failed", result.error ?? "")
+            }
+            self.loadPendingTokenUpdates()
+        }
+    }
+
+    /// Sends every queued push token update (network, on the worker queue). Called after each
+    /// unlock and at start when unlocked; `userInitiated` from the Settings Retry button.
+    func retryPushTokenUpdates(userInitiated: Bool = false) {
+        if userInitiated { retryingTokens = true }
+        perform({ core -> [PendingTokenUpdate] in
+            _ = try core.retryPushTokenUpdates()
+            return try core.pendingPushTokenUpdates()
+        }, interceptLock: userInitiated, onError: { error in
+            if userInitiated {
+                self.message = describe(error)
+            } else {
+                NSLog("push token retry: %@", describe(error))
+            }
+        }, onDone: {
+            if userInitiated { self.retryingTokens = false }
+        }) { pending in
+            self.pendingTokenUpdates = pending
+            if userInitiated {
+                self.message = pending.isEmpty
+                    ? "Every server has the new push token."
+                    : "\(pending.count) server(s) still need the new push token. The app tries again after the next unlock."
             }
         }
     }
 
+    func loadPendingTokenUpdates() {
+        perform({ try $0.pendingPushTokenUpdates() }, interceptLock: false, onError: { error in
+            NSLog("pending push token updates: %@", describe(error))
+        }) { self.pendingTokenUpdates = $0 }
+    }
+
+    /// Shows the requests sheet on `challengeId`; while locked, after the PIN (or biometrics).
     func openPush(challengeId: String? = nil) {
         highlightedChallenge = challengeId
-        sheet = .push
         loadPending()
+        if lockState?.locked == false {
+            sheet = .push
+        } else {
+            openPushAfterUnlock = true
+        }
     }
 
     func loadPending() {
@@ -377,8 +544,19 @@ final class AppModel: ObservableObject {
                 return try core.approve(challengeId: challenge.id, presenceAnswer: presenceAnswer)
             }
             return try core.decline(challengeId: challenge.id, reason: declineReason)
+        }, onError: { error in
+            if let coreError = error as? AuthenticatorError {
+                switch coreError {
+                case .AlreadyAnswered, .ChallengeExpired:
+                    PushNotifications.removeNotifications(challengeId: challenge.id)
+                    self.loadPending()
+                default:
+                    break
+                }
+            }
+            self.message = describe(error)
         }, onDone: { self.busy = false }) { result in
-            PushNotifications.removeDelivered(challengeId: challenge.id)
+            PushNotifications.removeNotifications(challengeId: challenge.id)
             self.message = PushNotifications.resultText(result, approved: accept)
             self.loadPending()
         }

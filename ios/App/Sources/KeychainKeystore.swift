@@ -1,3 +1,4 @@
+// The core's device key in the iOS Keychain (this device only, readable while the iPhone is unlocked).
 import AuthenticatorCore
 import Foundation
 import Security

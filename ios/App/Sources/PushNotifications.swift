@@ -1,85 +1,198 @@
+// Push sign-in requests on iOS: notification categories, local notifications, and answers started
+// from a notification. The core verifies every payload and says which actions a challenge offers.
 import AuthenticatorCore
 import Foundation
-import LocalAuthentication
 import UIKit
 import UserNotifications
 
-/// Notification categories and local notifications for push challenges. Display only:
-/// the payload goes to the core unchanged, which verifies it and says what to show.
+/// Categories and local notifications. Display only: payloads go to the core unchanged, and the
+/// actions come from the core's `notificationActions(challenge:maxActions:vaultLocked:)`.
 enum PushNotifications {
-    /// The category the server should put in `aps.category` for a challenge.
-    static let challengeCategory = "PUSH_CHALLENGE"
-    /// Local notification for a challenge that needs the app unlocked first.
+    /// The category privacyIDEA's Firebase sender puts in `apns.payload.aps.category`
+    /// (privacyidea/lib/smsprovider/FirebaseProvider.py). It replaces the app's former
+    /// `PUSH_CHALLENGE`, which no server ever sent.
+    static let serverCategory = "PUSH_AUTHENTICATION"
+    /// Local notification that can only open the app (answer needs the app PIN, or the
+    /// iPhone was locked when an action ran).
     static let unlockCategory = "PUSH_CHALLENGE_UNLOCK"
-    static let presenceCategoryPrefix = "PUSH_PRESENCE."
+    /// Per-challenge categories built from the core's actions: prefix + expiry + "." + id.
+    static let challengeCategoryPrefix = "PUSH_AUTHENTICATION."
 
     static let approveAction = "APPROVE"
     static let declineAction = "DECLINE"
     static let openAction = "OPEN"
     static let presenceActionPrefix = "PRESENCE:"
 
+    /// Actions one notification may carry. iOS shows every action of an expanded notification
+    /// (up to ten) but only two in a banner; four fits privacyIDEA's three numbers plus Decline.
+    static let maxActions: UInt32 = 4
+
     /// userInfo key of our own local notifications.
     static let challengeIdKey = "challenge_id"
+    /// The challenge id (privacyIDEA's nonce) in a remote notification's userInfo.
+    static let nonceKey = "nonce"
+
+    private static let categoryQueue = DispatchQueue(label: "org.authcore.notification-categories")
+    private static let flagsLock = NSLock()
+    /// Whether Approve / Decline on a server notification must open the app (the answer needs the
+    /// app PIN first). Set from the core's answer in `refreshServerCategory`; opens by default.
+    private static var serverActionsOpenApp = (approve: true, decline: true)
+
+    // MARK: - Categories
 
     static func registerCategories() {
-        UNUserNotificationCenter.current().setNotificationCategories(staticCategories())
+        register(nil)
+    }
+
+    /// Asks the core what Approve and Decline on a not-yet-seen challenge would need (a template
+    /// challenge: no presence options, `requiresUnlock` when a PIN is set) and re-registers the
+    /// server's category with `.foreground` on the actions that open the app, so a locked vault
+    /// opens the app on the first tap instead of posting a second notification.
+    static func refreshServerCategory(vaultLocked: Bool, pinSet: Bool) {
+        let template = PushChallenge(
+            id: "", accountId: "", serial: "", title: "", question: "",
+            presenceOptions: [], declineReasons: [],
+            expiresAt: Int64(Date().timeIntervalSince1970) + 120,
+            receivedVia: .push, tlsVerify: true, requiresUnlock: pinSet)
+        let offered = offeredActions(for: template, vaultLocked: vaultLocked)
+        let approve = offered.first(where: { $0.kind == .approve })?.opensApp ?? true
+        let decline = offered.first(where: { $0.kind == .decline })?.opensApp ?? true
+        flagsLock.lock()
+        let changed = serverActionsOpenApp.approve != approve || serverActionsOpenApp.decline != decline
+        serverActionsOpenApp = (approve: approve, decline: decline)
+        flagsLock.unlock()
+        if changed { register(nil) }
+    }
+
+    /// The core's actions for a challenge, in display order (the core's rules: Approve and every
+    /// number need an unlocked device, numbers only when all fit, `opensApp` when the app PIN
+    /// is needed first).
+    static func offeredActions(for challenge: PushChallenge, vaultLocked: Bool) -> [NotificationAction] {
+        notificationActions(challenge: challenge, maxActions: maxActions, vaultLocked: vaultLocked)
     }
 
     private static func staticCategories() -> Set<UNNotificationCategory> {
-        // .authenticationRequired: the device must be unlocked (the Keychain device key
-        // is only readable then); the answer runs in the background without opening the app.
-        let approve = UNNotificationAction(identifier: approveAction, title: "Approve", options: [.authenticationRequired])
-        let decline = UNNotificationAction(identifier: declineAction, title: "Decline", options: [.authenticationRequired, .destructive])
-        let open = UNNotificationAction(identifier: openAction, title: "Unlock to answer", options: [.foreground])
+        flagsLock.lock()
+        let opens = serverActionsOpenApp
+        flagsLock.unlock()
+        // UNNotificationActionOptions.authenticationRequired: Approve needs the iPhone unlocked.
+        // Decline may run on the lock screen (unless the core says it needs the app PIN).
+        var approveOptions: UNNotificationActionOptions = [.authenticationRequired]
+        if opens.approve { approveOptions.insert(.foreground) }
+        var declineOptions: UNNotificationActionOptions = [.destructive]
+        if opens.decline { declineOptions.insert(.foreground) }
+        let approve = UNNotificationAction(identifier: approveAction, title: "Approve", options: approveOptions)
+        let decline = UNNotificationAction(identifier: declineAction, title: "Decline", options: declineOptions)
+        let open = UNNotificationAction(identifier: openAction, title: "Open to answer", options: [.foreground])
         return [
-            UNNotificationCategory(identifier: challengeCategory, actions: [approve, decline], intentIdentifiers: [], options: []),
+            UNNotificationCategory(identifier: serverCategory, actions: [approve, decline], intentIdentifiers: [], options: []),
             UNNotificationCategory(identifier: unlockCategory, actions: [open], intentIdentifiers: [], options: []),
         ]
     }
 
-    /// FCM/APNs userInfo -> the [String: String] map the core expects (top-level string
-    /// keys; `aps` and other non-string values are left out, numbers become strings).
+    /// Registers the static categories, the still-live per-challenge ones and `extra`, then runs
+    /// `done` (a category must be registered before a notification using it is added).
+    /// Serialized, so two posts never drop each other's category.
+    private static func register(_ extra: UNNotificationCategory?, then done: (() -> Void)? = nil) {
+        categoryQueue.async {
+            let center = UNUserNotificationCenter.current()
+            let fetched = DispatchSemaphore(value: 0)
+            var existing = Set<UNNotificationCategory>()
+            center.getNotificationCategories { categories in
+                existing = categories
+                fetched.signal()
+            }
+            fetched.wait()
+            let now = Int64(Date().timeIntervalSince1970)
+            var categories = staticCategories()
+            for category in existing
+            where isLiveChallengeCategory(category.identifier, now: now) && category.identifier != extra?.identifier {
+                categories.insert(category)
+            }
+            if let extra = extra { categories.insert(extra) }
+            center.setNotificationCategories(categories)
+            done?()
+        }
+    }
+
+    private static func isLiveChallengeCategory(_ identifier: String, now: Int64) -> Bool {
+        guard identifier.hasPrefix(challengeCategoryPrefix) else { return false }
+        let rest = identifier.dropFirst(challengeCategoryPrefix.count)
+        guard let expiry = rest.split(separator: ".", maxSplits: 1).first.flatMap({ Int64($0) }) else { return false }
+        return expiry + 60 >= now
+    }
+
+    // MARK: - Payloads
+
+    /// FCM/APNs userInfo -> the [String: String] map the core expects: top-level string keys
+    /// with string values (FCM data values are strings); `aps` and other non-strings are skipped.
     static func stringMap(_ userInfo: [AnyHashable: Any]) -> [String: String] {
         var map: [String: String] = [:]
         for (key, value) in userInfo {
-            guard let key = key as? String, key != "aps" else { continue }
-            if let text = value as? String {
-                map[key] = text
-            } else if let number = value as? NSNumber {
-                map[key] = number.stringValue
-            }
+            guard let key = key as? String, let text = value as? String else { continue }
+            map[key] = text
         }
         return map
     }
 
-    /// Posts a notification for a verified challenge: Approve/Decline, one action per
-    /// presence option, or "Unlock to answer" when it needs the app unlocked and it is locked.
-    static func post(_ challenge: PushChallenge, locked: Bool) {
+    /// The challenge id a notification refers to (ours or the server's), if any.
+    static func challengeId(in userInfo: [AnyHashable: Any]) -> String? {
+        (userInfo[challengeIdKey] as? String) ?? (userInfo[nonceKey] as? String)
+    }
+
+    // MARK: - Local notifications
+
+    /// Posts a verified challenge with the actions the core offers for it (one per number and
+    /// Decline when they fit; only Decline otherwise, and the tap opens the app on it).
+    static func post(_ challenge: PushChallenge, vaultLocked: Bool) {
+        let offered = offeredActions(for: challenge, vaultLocked: vaultLocked)
         let content = UNMutableNotificationContent()
         content.title = challenge.title
-        content.body = challenge.question
+        var body = challenge.question
+        if offered.contains(where: { $0.opensApp }) {
+            body += "\nUnlock Authenticator to answer."
+        } else if !challenge.presenceOptions.isEmpty && !offered.contains(where: { $0.kind == .approve }) {
+            body += "\nOpen the app to pick the number shown at the sign-in."
+        }
+        content.body = body
         content.sound = .default
         content.userInfo = [challengeIdKey: challenge.id]
+        let identifier = challengeCategoryPrefix + "\(challenge.expiresAt)." + challenge.id
+        let category = UNNotificationCategory(
+            identifier: identifier, actions: offered.map(notificationAction), intentIdentifiers: [], options: [])
+        content.categoryIdentifier = identifier
+        register(category) { add(content, id: challenge.id) }
+    }
 
-        let needsUnlock = challenge.requiresUnlock && locked
-        if needsUnlock {
-            content.categoryIdentifier = unlockCategory
-            add(content, id: challenge.id)
-        } else if !challenge.presenceOptions.isEmpty {
-            let identifier = presenceCategoryPrefix + challenge.id
-            let actions = challenge.presenceOptions.map {
-                UNNotificationAction(identifier: presenceActionPrefix + $0, title: $0, options: [.authenticationRequired])
+    private static func notificationAction(_ action: NotificationAction) -> UNNotificationAction {
+        var options: UNNotificationActionOptions = []
+        if action.requiresUnlockedDevice { options.insert(.authenticationRequired) }
+        if action.opensApp { options.insert(.foreground) }
+        switch action.kind {
+        case .approve:
+            if let answer = action.presenceAnswer {
+                return UNNotificationAction(identifier: presenceActionPrefix + answer, title: answer, options: options)
             }
-            let category = UNNotificationCategory(identifier: identifier, actions: actions, intentIdentifiers: [], options: [])
-            // Categories must exist before the notification is shown; keep only this
-            // challenge's presence category next to the static ones.
-            UNUserNotificationCenter.current().setNotificationCategories(staticCategories().union([category]))
-            content.categoryIdentifier = identifier
-            add(content, id: challenge.id)
-        } else {
-            content.categoryIdentifier = challengeCategory
-            add(content, id: challenge.id)
+            return UNNotificationAction(identifier: approveAction, title: "Approve", options: options)
+        case .decline:
+            options.insert(.destructive)
+            return UNNotificationAction(identifier: declineAction, title: "Decline", options: options)
         }
+    }
+
+    /// The offered action a notification action identifier stands for, if the core offers it.
+    static func match(_ identifier: String, in offered: [NotificationAction]) -> NotificationAction? {
+        if identifier == approveAction {
+            return offered.first { $0.kind == .approve && $0.presenceAnswer == nil }
+        }
+        if identifier.hasPrefix(presenceActionPrefix) {
+            let option = String(identifier.dropFirst(presenceActionPrefix.count))
+            return offered.first { $0.kind == .approve && $0.presenceAnswer == option }
+        }
+        if identifier == declineAction {
+            return offered.first { $0.kind == .decline }
+        }
+        return nil
     }
 
     static func postText(title: String, body: String, challengeId: String, category: String? = nil) {
@@ -99,8 +212,23 @@ enum PushNotifications {
         return result.message ?? (approved ? "Approved." : "Declined.")
     }
 
-    static func removeDelivered(challengeId: String) {
-        UNUserNotificationCenter.current().removeDeliveredNotifications(withIdentifiers: [challengeId])
+    /// After a challenge was answered in the app. A remote notification's identifier is the APNs
+    /// collapse id (privacyIDEA sends "privacyidea.pushtoken"), not the challenge: delivered
+    /// notifications are matched by their userInfo `nonce` (ours by `challenge_id`).
+    static func removeNotifications(challengeId: String) {
+        let center = UNUserNotificationCenter.current()
+        center.getDeliveredNotifications { delivered in
+            let ids = delivered
+                .filter { self.challengeId(in: $0.request.content.userInfo) == challengeId }
+                .map { $0.request.identifier }
+            if !ids.isEmpty { center.removeDeliveredNotifications(withIdentifiers: ids) }
+        }
+        center.getPendingNotificationRequests { pending in
+            let ids = pending
+                .filter { $0.identifier == challengeId || self.challengeId(in: $0.content.userInfo) == challengeId }
+                .map { $0.identifier }
+            if !ids.isEmpty { center.removePendingNotificationRequests(withIdentifiers: ids) }
+        }
     }
 
     private static func add(_ content: UNNotificationContent, id: String) {
@@ -111,136 +239,230 @@ enum PushNotifications {
     }
 }
 
-/// Handles notification taps and actions. The core verifies every payload
-/// (`receivePush`) before anything is shown or answered.
+/// One UIKit background task that ends exactly once (UIApplication.beginBackgroundTask(withName:
+/// expirationHandler:)): by `end()` when the work is done, or by the expiration handler when iOS
+/// takes the time back. `onEnd` runs exactly once, whichever comes first.
+final class BackgroundTaskGuard {
+    private let lock = NSLock()
+    private var ended = false
+    private var identifier = UIBackgroundTaskIdentifier.invalid
+    private var onEnd: (() -> Void)?
+
+    init(name: String, onEnd: (() -> Void)? = nil) {
+        self.onEnd = onEnd
+        let id = UIApplication.shared.beginBackgroundTask(withName: name) { [self] in
+            self.end()
+        }
+        lock.lock()
+        let alreadyEnded = ended
+        if !alreadyEnded { identifier = id }
+        lock.unlock()
+        if alreadyEnded && id != .invalid { UIApplication.shared.endBackgroundTask(id) }
+    }
+
+    func end() {
+        lock.lock()
+        if ended {
+            lock.unlock()
+            return
+        }
+        ended = true
+        let id = identifier
+        identifier = .invalid
+        let callback = onEnd
+        onEnd = nil
+        lock.unlock()
+        callback?()
+        if id != .invalid { UIApplication.shared.endBackgroundTask(id) }
+    }
+}
+
+/// Handles pushes and notification responses. The core verifies every payload (`receivePush`)
+/// and decides which answers a notification may give (`notificationActions`).
 enum PushResponder {
-    /// A push that arrived while the app is in the foreground.
+    /// A remote push while the app is in the foreground (`willPresent`).
     static func received(userInfo: [AnyHashable: Any]) {
         let data = PushNotifications.stringMap(userInfo)
         let model = AppModel.shared
         model.perform({ core -> (PushChallenge, Bool) in
             let challenge = try core.receivePush(data: data)
-            let locked = (try? core.lockState().locked) ?? true
+            let locked = try core.lockState().locked
             return (challenge, locked)
-        }, onError: { error in
+        }, interceptLock: false, onError: { error in
             NSLog("push dropped: %@", describe(error))
         }) { result in
-            PushNotifications.post(result.0, locked: result.1)
+            PushNotifications.post(result.0, vaultLocked: result.1)
             model.loadPending()
         }
     }
 
-    static func respond(to response: UNNotificationResponse, completion: @escaping () -> Void) {
-        let userInfo = response.notification.request.content.userInfo
-        let action = response.actionIdentifier
+    /// `content-available` push (foreground or background). An alert push is shown by iOS (or
+    /// by `received` in the foreground); a silent one gets our own notification.
+    static func receivedInBackground(userInfo: [AnyHashable: Any], completion: @escaping (UIBackgroundFetchResult) -> Void) {
+        let data = PushNotifications.stringMap(userInfo)
+        let hasAlert = (userInfo["aps"] as? [String: Any])?["alert"] != nil
         let model = AppModel.shared
-        var task = UIBackgroundTaskIdentifier.invalid
-        task = UIApplication.shared.beginBackgroundTask {
-            UIApplication.shared.endBackgroundTask(task)
-            task = .invalid
-        }
-        let finish = {
-            completion()
-            if task != .invalid {
-                UIApplication.shared.endBackgroundTask(task)
-                task = .invalid
-            }
-        }
-
-        model.perform({ core -> (PushChallenge?, String?, Bool) in
-            // Our local notifications carry the id; a remote one carries the payload.
-            let challenge: PushChallenge?
-            let challengeId: String
-            if let id = userInfo[PushNotifications.challengeIdKey] as? String {
-                challenge = try core.pendingChallenges().first { $0.id == id }
-                challengeId = id
-            } else {
-                let received = try core.receivePush(data: PushNotifications.stringMap(userInfo))
-                challenge = received
-                challengeId = received.id
-            }
-            let locked = (try? core.lockState().locked) ?? true
-            return (challenge, challengeId, locked)
+        model.perform({ core -> (PushChallenge, Bool) in
+            let challenge = try core.receivePush(data: data)
+            let locked = try core.lockState().locked
+            return (challenge, locked)
         }, interceptLock: false, onError: { error in
-            NSLog("push response: %@", describe(error))
-            finish()
+            NSLog("background push: %@", describe(error))
+            completion(.failed)
         }) { result in
-            let (challenge, challengeId, locked) = result
-            guard let id = challengeId else { return finish() }
-            switch action {
-            case PushNotifications.approveAction, PushNotifications.declineAction:
-                answer(challenge, id: id, locked: locked, approve: action == PushNotifications.approveAction, presence: nil, finish: finish)
-            case let presence where presence.hasPrefix(PushNotifications.presenceActionPrefix):
-                let option = String(presence.dropFirst(PushNotifications.presenceActionPrefix.count))
-                answer(challenge, id: id, locked: locked, approve: true, presence: option, finish: finish)
-            default:
-                // Tap on the notification or "Unlock to answer": the app is coming to the
-                // foreground; the PIN screen shows first when locked.
-                model.openPush(challengeId: id)
-                finish()
+            if !hasAlert { PushNotifications.post(result.0, vaultLocked: result.1) }
+            model.loadPending()
+            completion(.newData)
+        }
+    }
+
+    /// When the app comes back: a challenge that arrived in the background is still in the
+    /// Notification Center (no extension runs at arrival); hand it to the core.
+    static func ingestDelivered() {
+        UNUserNotificationCenter.current().getDeliveredNotifications { delivered in
+            let payloads = delivered
+                .filter { $0.request.trigger is UNPushNotificationTrigger }
+                .map { PushNotifications.stringMap($0.request.content.userInfo) }
+            guard !payloads.isEmpty else { return }
+            let model = AppModel.shared
+            model.perform({ core -> Void in
+                for data in payloads { _ = try? core.receivePush(data: data) }
+            }, interceptLock: false, onError: { _ in }) { _ in
+                model.loadPending()
             }
         }
     }
 
-    private static func answer(
-        _ challenge: PushChallenge?,
-        id: String,
-        locked: Bool,
-        approve: Bool,
-        presence: String?,
-        finish: @escaping () -> Void
+    /// A tap or action, in the foreground, in the background or after a cold start. The response
+    /// is completed exactly once: after the answer, or by the background task's expiry.
+    static func respond(to response: UNNotificationResponse, completion: @escaping () -> Void) {
+        let finish = BackgroundTaskGuard(name: "org.authcore.push-answer", onEnd: completion)
+        let userInfo = response.notification.request.content.userInfo
+        let action = response.actionIdentifier
+        // Read on the main thread, where the delegate is called.
+        let deviceUnlocked = UIApplication.shared.isProtectedDataAvailable
+        let inForeground = UIApplication.shared.applicationState != .background
+        let model = AppModel.shared
+
+        model.perform({ core -> (PushChallenge, Bool) in
+            let challenge: PushChallenge
+            if let id = userInfo[PushNotifications.challengeIdKey] as? String {
+                // Our local notification: the challenge is already stored.
+                guard let found = try core.pendingChallenges().first(where: { $0.id == id }) else {
+                    throw AuthenticatorError.NotFound(what: "sign-in request (expired or answered)")
+                }
+                challenge = found
+            } else {
+                // The server's notification (background or cold start): verify and store it now.
+                challenge = try core.receivePush(data: PushNotifications.stringMap(userInfo))
+            }
+            let locked = try core.lockState().locked
+            return (challenge, locked)
+        }, interceptLock: false, onError: { error in
+            report(error, challengeId: PushNotifications.challengeId(in: userInfo), inForeground: inForeground)
+            finish.end()
+        }) { result in
+            let (challenge, vaultLocked) = result
+            handle(action, challenge: challenge, vaultLocked: vaultLocked,
+                   deviceUnlocked: deviceUnlocked, inForeground: inForeground, finish: finish)
+        }
+    }
+
+    private static func handle(
+        _ action: String,
+        challenge: PushChallenge,
+        vaultLocked: Bool,
+        deviceUnlocked: Bool,
+        inForeground: Bool,
+        finish: BackgroundTaskGuard
     ) {
-        guard let challenge = challenge else {
-            PushNotifications.postText(title: "Request not found", body: "It may have expired or been answered.", challengeId: id)
-            return finish()
+        let model = AppModel.shared
+        switch action {
+        case UNNotificationDefaultActionIdentifier, PushNotifications.openAction:
+            // Tap: the app comes to the foreground on this challenge (PIN screen first if locked).
+            model.openPush(challengeId: challenge.id)
+            finish.end()
+        case UNNotificationDismissActionIdentifier:
+            finish.end()
+        default:
+            let offered = PushNotifications.offeredActions(for: challenge, vaultLocked: vaultLocked)
+            guard let chosen = PushNotifications.match(action, in: offered) else {
+                // E.g. Approve on the server's notification of a number-matching challenge:
+                // it cannot be answered without the number. Offer the numbers (when they fit)
+                // or open the app on it.
+                if inForeground {
+                    model.openPush(challengeId: challenge.id)
+                } else {
+                    PushNotifications.post(challenge, vaultLocked: vaultLocked)
+                }
+                return finish.end()
+            }
+            if chosen.opensApp || (chosen.requiresUnlockedDevice && !deviceUnlocked) {
+                // The answer needs the app PIN first (or, defensively, an unlocked iPhone).
+                if inForeground {
+                    model.openPush(challengeId: challenge.id)
+                } else {
+                    PushNotifications.postText(
+                        title: challenge.title, body: "Open Authenticator to answer: \(challenge.question)",
+                        challengeId: challenge.id, category: PushNotifications.unlockCategory)
+                }
+                return finish.end()
+            }
+            answer(challenge, with: chosen, finish: finish)
         }
-        if approve && presence == nil && !challenge.presenceOptions.isEmpty {
-            // A remote notification shown with the static category (no service extension)
-            // cannot carry the options: re-post it with one action per option.
-            PushNotifications.post(challenge, locked: locked)
-            return finish()
-        }
-        if challenge.requiresUnlock && locked {
-            PushNotifications.postText(
-                title: challenge.title, body: "Unlock the app to answer: \(challenge.question)",
-                challengeId: id, category: PushNotifications.unlockCategory)
-            return finish()
-        }
+    }
+
+    /// The network answer runs inside the background task; if iOS ends the task first, the
+    /// expiration handler has already completed the response.
+    private static func answer(_ challenge: PushChallenge, with action: NotificationAction, finish: BackgroundTaskGuard) {
+        let approve = action.kind == .approve
         AppModel.shared.perform({ core -> PushAnswerResult in
             if approve {
-                return try core.approve(challengeId: id, presenceAnswer: presence)
+                return try core.approve(challengeId: challenge.id, presenceAnswer: action.presenceAnswer)
             }
-            return try core.decline(challengeId: id, reason: nil)
+            return try core.decline(challengeId: challenge.id, reason: nil)
         }, interceptLock: false, onError: { error in
             if let coreError = error as? AuthenticatorError, case .Locked = coreError {
-                PushNotifications.postText(title: challenge.title, body: "Unlock the app to answer.",
-                                           challengeId: id, category: PushNotifications.unlockCategory)
+                PushNotifications.postText(title: challenge.title, body: "Open Authenticator to answer.",
+                                           challengeId: challenge.id, category: PushNotifications.unlockCategory)
+            } else if let coreError = error as? AuthenticatorError, case .AlreadyAnswered = coreError {
+                PushNotifications.removeNotifications(challengeId: challenge.id)
             } else {
-                PushNotifications.postText(title: "Could not answer", body: describe(error), challengeId: id)
+                PushNotifications.postText(title: "Could not answer", body: describe(error), challengeId: challenge.id)
             }
-            finish()
+            AppModel.shared.loadPending()
+            finish.end()
         }) { result in
             PushNotifications.postText(
                 title: result.accepted ? "Done" : "Not accepted",
                 body: PushNotifications.resultText(result, approved: approve),
-                challengeId: id)
+                challengeId: challenge.id)
             AppModel.shared.loadPending()
-            finish()
+            finish.end()
         }
     }
-}
 
-/// One LocalAuthentication check (used before enabling biometric unlock).
-enum BiometricGate {
-    static func confirm(reason: String, completion: @escaping (Bool) -> Void) {
-        let context = LAContext()
-        var error: NSError?
-        guard context.canEvaluatePolicy(.deviceOwnerAuthenticationWithBiometrics, error: &error) else {
-            AppModel.shared.message = "Face ID / Touch ID is not available."
-            return completion(false)
+    private static func report(_ error: Error, challengeId: String?, inForeground: Bool) {
+        NSLog("push response: %@", describe(error))
+        let id = challengeId ?? "org.authcore.push-error"
+        let coreError = error as? AuthenticatorError
+        if case .AlreadyAnswered? = coreError {
+            PushNotifications.removeNotifications(challengeId: id)
+            return
         }
-        context.evaluatePolicy(.deviceOwnerAuthenticationWithBiometrics, localizedReason: reason) { ok, _ in
-            DispatchQueue.main.async { completion(ok) }
+        var unlockFirst = false
+        if case .Keystore? = coreError { unlockFirst = true }
+        if case .Storage? = coreError { unlockFirst = true }
+        if error is KeystoreError { unlockFirst = true }
+        if inForeground {
+            AppModel.shared.message = describe(error)
+        } else if unlockFirst {
+            // The device key (Keychain, when-unlocked) or the vault was not readable: the iPhone
+            // is locked and the app was not running.
+            PushNotifications.postText(title: "Sign-in request", body: "Unlock your iPhone, then open Authenticator to answer.",
+                                       challengeId: id, category: PushNotifications.unlockCategory)
+        } else {
+            PushNotifications.postText(title: "Sign-in request", body: describe(error), challengeId: id)
         }
     }
 }

@@ -1,3 +1,5 @@
+// Face ID / Touch ID for the vault: the Secure Enclave key the core uses as its `BiometricKey`, and
+// the LocalAuthentication check that runs first, so no prompt appears while the core holds its lock.
 import AuthenticatorCore
 import Foundation
 import LocalAuthentication
@@ -5,21 +7,25 @@ import Security
 
 /// The core's `BiometricKey`: a Secure Enclave P-256 key whose private half needs the
 /// currently enrolled biometry (`.biometryCurrentSet`: a new fingerprint/face invalidates it).
-/// `wrap` is ECIES with the public key (no prompt); `unwrap` decrypts in the Secure Enclave,
-/// and iOS shows the Face ID / Touch ID prompt itself while the core's worker thread waits.
+/// `wrap` is ECIES with the public key (no prompt); `unwrap` decrypts in the Secure Enclave with
+/// an `LAContext` the user has already authenticated (`BiometricGate.authenticate`), passed as
+/// `kSecUseAuthenticationContext`: the key use inside the core call does not prompt again.
 final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
     private static let tag = Data("org.authcore.biometric".utf8)
     private static let algorithm = SecKeyAlgorithm.eciesEncryptionCofactorVariableIVX963SHA256AESGCM
     private static let domainStateKey = "org.authcore.biometric.domainState"
 
-    private let prompt: String
+    /// Already evaluated with `.deviceOwnerAuthenticationWithBiometrics`, and set to
+    /// `interactionNotAllowed`, so a use that would need a new prompt fails instead.
+    private let context: LAContext?
 
-    init(prompt: String = "Unlock Authenticator") {
-        self.prompt = prompt
+    init(context: LAContext? = nil) {
+        self.context = context
     }
 
-    /// Creates a fresh Secure Enclave key (replacing any old one); call before enabling.
-    static func create() throws -> SecureEnclaveBiometricKey {
+    /// Creates a fresh Secure Enclave key (replacing any old one); call after
+    /// `BiometricGate.authenticate`, before enabling.
+    static func create(context: LAContext) throws -> SecureEnclaveBiometricKey {
         try? deleteStoredKey()
         var cfError: Unmanaged<CFError>?
         guard let access = SecAccessControlCreateWithFlags(
@@ -43,8 +49,8 @@ final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
         guard SecKeyCreateRandomKey(attributes as CFDictionary, &cfError) != nil else {
             throw KeystoreError.Unavailable(reason: describe(cfError))
         }
-        UserDefaults.standard.set(currentDomainState(), forKey: domainStateKey)
-        return SecureEnclaveBiometricKey()
+        UserDefaults.standard.set(context.evaluatedPolicyDomainState ?? currentDomainState(), forKey: domainStateKey)
+        return SecureEnclaveBiometricKey(context: context)
     }
 
     /// Whether Face ID / Touch ID is enrolled and usable.
@@ -65,12 +71,14 @@ final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
     }
 
     func unwrap(ciphertext: Data) throws -> Data {
+        guard let context = context else {
+            // Never prompt from inside a core call: authenticate first (BiometricGate).
+            throw KeystoreError.Unavailable(reason: "Face ID / Touch ID was not confirmed first")
+        }
         if let enrolled = UserDefaults.standard.data(forKey: Self.domainStateKey),
-           let current = Self.currentDomainState(), enrolled != current {
+           let current = context.evaluatedPolicyDomainState ?? Self.currentDomainState(), enrolled != current {
             throw KeystoreError.KeyInvalidated(reason: "biometric enrollment changed")
         }
-        let context = LAContext()
-        context.localizedReason = prompt
         let privateKey = try Self.loadPrivateKey(context: context)
         var cfError: Unmanaged<CFError>?
         guard let plain = SecKeyCreateDecryptedData(privateKey, Self.algorithm, ciphertext as CFData, &cfError) else {
@@ -116,6 +124,8 @@ final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
             throw KeystoreError.KeyInvalidated(reason: "biometric key missing")
         case errSecUserCanceled:
             throw KeystoreError.Cancelled
+        case errSecInteractionNotAllowed:
+            throw KeystoreError.Unavailable(reason: "Face ID / Touch ID must be confirmed again")
         default:
             throw KeystoreError.Unavailable(reason: "SecItemCopyMatching failed (\(status))")
         }
@@ -138,6 +148,8 @@ final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
                 return .Cancelled
             case .biometryNotEnrolled:
                 return .KeyInvalidated(reason: "no biometry enrolled")
+            case .notInteractive:
+                return .Unavailable(reason: "Face ID / Touch ID must be confirmed again")
             default:
                 return .Unavailable(reason: nsError.localizedDescription)
             }
@@ -146,6 +158,7 @@ final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
             switch OSStatus(nsError.code) {
             case errSecUserCanceled: return .Cancelled
             case errSecItemNotFound: return .KeyInvalidated(reason: "biometric key missing")
+            case errSecInteractionNotAllowed: return .Unavailable(reason: "Face ID / Touch ID must be confirmed again")
             default: break
             }
         }
@@ -155,5 +168,40 @@ final class SecureEnclaveBiometricKey: BiometricKey, @unchecked Sendable {
     private static func describe(_ cfError: Unmanaged<CFError>?) -> String {
         guard let error = cfError?.takeRetainedValue() else { return "unknown error" }
         return (error as Error).localizedDescription
+    }
+}
+
+/// What one LocalAuthentication check gave.
+enum BiometricOutcome {
+    /// The user passed Face ID / Touch ID; the context can be used once more without a prompt.
+    case authenticated(LAContext)
+    case cancelled
+    case failed(String)
+}
+
+/// LAContext.evaluatePolicy(.deviceOwnerAuthenticationWithBiometrics) on the main flow, before any
+/// core call: the prompt never shows while the core's worker holds its lock.
+enum BiometricGate {
+    static func authenticate(reason: String, completion: @escaping (BiometricOutcome) -> Void) {
+        let context = LAContext()
+        var error: NSError?
+        guard context.canEvaluatePolicy(.deviceOwnerAuthenticationWithBiometrics, error: &error) else {
+            return completion(.failed("Face ID / Touch ID is not available."))
+        }
+        context.evaluatePolicy(.deviceOwnerAuthenticationWithBiometrics, localizedReason: reason) { ok, evaluationError in
+            DispatchQueue.main.async {
+                if ok {
+                    // Already authenticated: a keychain use with this context proceeds without
+                    // asking again (kSecUseAuthenticationContext); anything that would ask fails.
+                    context.interactionNotAllowed = true
+                    completion(.authenticated(context))
+                } else if let laError = evaluationError as? LAError,
+                          [.userCancel, .systemCancel, .appCancel, .userFallback].contains(laError.code) {
+                    completion(.cancelled)
+                } else {
+                    completion(.failed(evaluationError?.localizedDescription ?? "Face ID / Touch ID failed."))
+                }
+            }
+        }
     }
 }

@@ -297,6 +297,61 @@ class AuthenticatorTest {
         assertEquals("646738", app.codeAt(acct.id, Y2020).code)
     }
 
+    // ------------------------------------------------------------------ the app's lifecycle
+
+    @Test
+    fun leavingTheScreenLocksAndTheGraceCountsSleep() {
+        val clock = ManualClock(Y2020)
+        val app = openWithClock(MemoryKeystore(), clock)
+        val acct = app.add(TOTP_LINK).accounts[0]
+        app.setPin("1234")
+        assertEquals(0uL, app.appPolicy().backgroundGraceSeconds, "default: lock at once")
+        // ProcessLifecycleOwner ON_STOP / scenePhase .background
+        app.appBackgrounded()
+        expectThrows<AuthenticatorException.Locked> { app.codeAt(acct.id, Y2020) }
+        assertTrue(app.appForegrounded().locked, "back on screen: the PIN screen")
+        app.unlock("1234")
+
+        // The settings screen grants a one-minute grace.
+        app.setAppPolicy(app.appPolicy().copy(backgroundGraceSeconds = 60uL))
+        app.appBackgrounded()
+        clock.advanceSeconds(30)
+        assertFalse(app.appForegrounded().locked)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+
+        // Away again; the phone sleeps ten minutes and a clock that stops in suspend
+        // does not move: the wall clock still counts.
+        app.appBackgrounded()
+        clock.unixSeconds += 600
+        assertTrue(app.appForegrounded().locked)
+
+        // Changes need the unlocked vault; reading for the lock screen does not.
+        assertEquals(1, app.listAccounts().size)
+        expectThrows<AuthenticatorException.Locked> { app.renameAccount(acct.id, "x") }
+        expectThrows<AuthenticatorException.Locked> { app.reorderAccounts(listOf(acct.id)) }
+        expectThrows<AuthenticatorException.Locked> { app.disableBiometricUnlock() }
+    }
+
+    @Test
+    fun notificationActionsNeedAnUnlockedPhoneToApprove() {
+        fun challenge(options: List<String>, requiresUnlock: Boolean) = PushChallenge(
+            id = "N", accountId = "A", serial = "PIPU1", title = "t", question = "q",
+            presenceOptions = options, declineReasons = emptyList(), expiresAt = Y2020,
+            receivedVia = ChallengeSource.PUSH, tlsVerify = true, requiresUnlock = requiresUnlock,
+        )
+        val plain = notificationActions(challenge(emptyList(), false), 3u, false)
+        assertEquals(listOf(PushActionKind.APPROVE, PushActionKind.DECLINE), plain.map { it.kind })
+        assertTrue(plain[0].requiresUnlockedDevice)
+        assertFalse(plain[1].requiresUnlockedDevice)
+        // privacyIDEA's three numbers and Decline do not fit Android's three actions:
+        // only Decline; the numbers are picked in the app.
+        val three = notificationActions(challenge(listOf("12", "34", "56"), false), 3u, false)
+        assertEquals(listOf(PushActionKind.DECLINE), three.map { it.kind })
+        val two = notificationActions(challenge(listOf("12", "34"), false), 3u, false)
+        assertEquals(listOf("12", "34", null), two.map { it.presenceAnswer })
+        assertTrue(notificationActions(challenge(emptyList(), true), 3u, true).all { it.opensApp })
+    }
+
     // ------------------------------------------------------------------ push against privacyIDEA
 
     @Test
@@ -334,6 +389,19 @@ class AuthenticatorTest {
             val no = app.decline(ch2.id, null)
             assertTrue(no.accepted, "server took the decline: $no")
             assertEquals(false to "declined", pi.pollTransaction(tx2), "login is declined")
+
+            // FCM rotates the token while the vault is locked (onNewToken): the core
+            // queues it in the vault and delivers it after the unlock.
+            if (!app.lockState().hasPin) app.setPin("1234")
+            app.lock()
+            val queued = app.updatePushServiceToken("kt-rotated-fcm-token")
+            assertTrue(queued.single().pending && !queued.single().ok, "$queued")
+            assertEquals(token.serial, app.pendingPushTokenUpdates().single().serial)
+            expectThrows<AuthenticatorException.Locked> { app.retryPushTokenUpdates() }
+            app.unlock("1234")
+            val sent = app.retryPushTokenUpdates()
+            assertTrue(sent.single().ok, "privacyIDEA took the new token: $sent")
+            assertTrue(app.pendingPushTokenUpdates().isEmpty())
         } finally {
             pi.deleteToken(token.serial)
         }

@@ -1,3 +1,5 @@
+// The codes screen: every account with its current code (copied for 60 s on tap), and the entry
+// points to the other screens. Codes tick only while this screen is visible and the scene active.
 import AuthenticatorCore
 import SwiftUI
 import UIKit
@@ -6,7 +8,6 @@ import UniformTypeIdentifiers
 struct AccountsView: View {
     @EnvironmentObject private var model: AppModel
     @State private var editing: EditTarget?
-    private let timer = Timer.publish(every: 1, on: .main, in: .common).autoconnect()
 
     var body: some View {
         NavigationView {
@@ -36,8 +37,10 @@ struct AccountsView: View {
             }
         }
         .navigationViewStyle(StackNavigationViewStyle())
-        .onAppear { model.tick() }
-        .onReceive(timer) { _ in model.tick() }
+        // One timeCodes() call per second, only while visible (the model also stops it
+        // while the scene is not active).
+        .onAppear { model.setCodesVisible(true) }
+        .onDisappear { model.setCodesVisible(false) }
         .sheet(item: $model.sheet) { sheet in
             Group {
                 switch sheet {

@@ -1,3 +1,4 @@
+// Adding an account: camera QR scan, a QR image from Photos, or a pasted link, all previewed by the core first.
 import AuthenticatorCore
 import AVFoundation
 import PhotosUI

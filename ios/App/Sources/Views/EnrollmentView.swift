@@ -1,3 +1,4 @@
+// Confirmation of what a link or image would add (the core's preview), with the first PIN when a server requires one.
 import AuthenticatorCore
 import SwiftUI
 

@@ -1,4 +1,6 @@
+// The list of pending sign-in requests, answered in the app (Approve, the numbers, Decline with a reason).
 import AuthenticatorCore
+import Combine
 import SwiftUI
 
 /// Pending sign-in requests, with "Check for requests" (polls every push token's server);

@@ -1,3 +1,4 @@
+// The top-level gate (PIN screen, set-PIN screen or the app), the message alert, and small shared views.
 import AuthenticatorCore
 import SwiftUI
 

@@ -1,10 +1,16 @@
+// Settings: the app PIN, biometric unlock, the app's own lock policy (idle timeout, background
+// grace), and the servers still waiting for the push token. The core validates and enforces all of it.
 import AuthenticatorCore
 import SwiftUI
 import UIKit
 
-/// PIN set/change/remove, biometric unlock on/off, lock now. Policy is enforced by the core.
 struct SettingsView: View {
     @EnvironmentObject private var model: AppModel
+
+    /// Idle timeout choices in seconds (0 = never).
+    private static let idleChoices: [UInt64] = [0, 60, 300, 900]
+    /// Background grace choices in seconds (0 = lock as soon as the app leaves the screen).
+    private static let graceChoices: [UInt64] = [0, 30, 60, 300]
 
     var body: some View {
         NavigationView {
@@ -48,10 +54,52 @@ struct SettingsView: View {
                         ))
                         .disabled(!lock.hasPin || (!SecureEnclaveBiometricKey.isAvailable && !lock.biometricEnabled))
                     }
-                    Section(header: Text("Lock policy")) {
+                    Section(header: Text("Automatic lock"), footer: Text(lockFooter(lock))) {
+                        if let policy = model.appPolicy {
+                            Picker("When idle", selection: Binding(
+                                get: { policy.idleTimeoutSeconds ?? 0 },
+                                set: { seconds in model.updateAppPolicy { $0.idleTimeoutSeconds = seconds == 0 ? nil : seconds } }
+                            )) {
+                                ForEach(Self.choices(Self.idleChoices, current: policy.idleTimeoutSeconds ?? 0), id: \.self) { seconds in
+                                    Text(Self.idleLabel(seconds)).tag(seconds)
+                                }
+                            }
+                            Picker("In the background", selection: Binding(
+                                get: { policy.backgroundGraceSeconds },
+                                set: { seconds in model.updateAppPolicy { $0.backgroundGraceSeconds = seconds } }
+                            )) {
+                                ForEach(Self.choices(Self.graceChoices, current: policy.backgroundGraceSeconds), id: \.self) { seconds in
+                                    Text(Self.graceLabel(seconds)).tag(seconds)
+                                }
+                            }
+                        } else {
+                            ProgressView()
+                        }
+                        if let note = model.policyNote {
+                            Text(note).font(.caption).foregroundColor(.red)
+                        }
                         Text(policyText(lock.policy)).font(.caption)
                         if lock.hasPin {
                             Button("Lock now") { model.lockNow() }
+                        }
+                    }
+                    Section(header: Text("Push sign-in requests"), footer: Text(pushFooter)) {
+                        if model.pendingTokenUpdates.isEmpty {
+                            Text("Every server has this phone's current push token.")
+                        } else {
+                            Text(model.pendingTokenUpdates.count == 1
+                                 ? "1 server still needs the new push token"
+                                 : "\(model.pendingTokenUpdates.count) servers still need the new push token")
+                            ForEach(model.pendingTokenUpdates, id: \.accountId) { update in
+                                VStack(alignment: .leading, spacing: 2) {
+                                    Text(update.serial)
+                                    Text(Self.attemptText(update)).font(.caption).foregroundColor(.secondary)
+                                }
+                            }
+                            Button(model.retryingTokens ? "Retrying…" : "Retry") {
+                                model.retryPushTokenUpdates(userInitiated: true)
+                            }
+                            .disabled(model.retryingTokens)
                         }
                     }
                 }
@@ -64,6 +112,11 @@ struct SettingsView: View {
                 }
             }
         }
+        .onAppear {
+            model.policyNote = nil
+            model.loadAppPolicy()
+            model.loadPendingTokenUpdates()
+        }
     }
 
     private func biometricFooter(_ lock: LockState) -> String {
@@ -72,12 +125,66 @@ struct SettingsView: View {
         return "Unlock with Face ID / Touch ID instead of the PIN. A new fingerprint or face turns it off."
     }
 
+    private func lockFooter(_ lock: LockState) -> String {
+        var lines: [String] = []
+        if !lock.hasPin {
+            lines.append("Both need an app PIN: without one, nothing locks.")
+        }
+        if let app = model.appPolicy {
+            if let effective = lock.policy.idleTimeoutSeconds, effective < (app.idleTimeoutSeconds ?? UInt64.max) {
+                lines.append("A server requires locking after \(Self.idleLabel(effective)) idle.")
+            }
+            if lock.policy.backgroundGraceSeconds < app.backgroundGraceSeconds {
+                lines.append("A server requires locking \(Self.graceLabel(lock.policy.backgroundGraceSeconds).lowercased()) in the background.")
+            }
+        }
+        lines.append("The stricter of your choice and every server's applies.")
+        return lines.joined(separator: " ")
+    }
+
+    private var pushFooter: String {
+        FirebasePush.isConfigured
+            ? "Requests arrive through Firebase Cloud Messaging. When the push token changes, every server is told; the app retries after each unlock until all have it."
+            : "This build has no Firebase configuration (GoogleService-Info.plist): requests arrive only with \"Check for requests\"."
+    }
+
     private func policyText(_ policy: LockPolicy) -> String {
         var lines: [String] = []
         if let idle = policy.idleTimeoutSeconds { lines.append("Locks after \(idle) s without activity") }
+        lines.append(policy.backgroundGraceSeconds == 0
+                     ? "Locks as soon as the app leaves the screen"
+                     : "Locks \(policy.backgroundGraceSeconds) s after the app leaves the screen")
         if policy.wipeAfterAttempts > 0 { lines.append("Erases the vault after \(policy.wipeAfterAttempts) wrong PINs") }
         if policy.minPinLength > 0 { lines.append("PIN length at least \(policy.minPinLength)") }
-        return lines.isEmpty ? "No restrictions" : lines.joined(separator: "\n")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The fixed choices plus the stored value when it is not one of them.
+    private static func choices(_ fixed: [UInt64], current: UInt64) -> [UInt64] {
+        fixed.contains(current) ? fixed : (fixed + [current]).sorted()
+    }
+
+    private static func idleLabel(_ seconds: UInt64) -> String {
+        seconds == 0 ? "Never" : duration(seconds)
+    }
+
+    private static func graceLabel(_ seconds: UInt64) -> String {
+        seconds == 0 ? "Immediately" : "After " + duration(seconds)
+    }
+
+    private static func duration(_ seconds: UInt64) -> String {
+        if seconds % 60 == 0 { return "\(seconds / 60) min" }
+        return "\(seconds) s"
+    }
+
+    private static func attemptText(_ update: PendingTokenUpdate) -> String {
+        var parts = ["\(update.attempts) attempt\(update.attempts == 1 ? "" : "s")"]
+        if let at = update.lastAttemptAt {
+            let date = Date(timeIntervalSince1970: TimeInterval(at))
+            parts.append("last " + DateFormatter.localizedString(from: date, dateStyle: .none, timeStyle: .short))
+        }
+        if let error = update.lastError { parts.append(error) }
+        return parts.joined(separator: " · ")
     }
 }
 

@@ -1,7 +1,9 @@
+// The PIN screen (with Face ID / Touch ID when enabled) and the first-PIN screen a policy may require.
 import AuthenticatorCore
 import SwiftUI
 
 /// PIN entry. Attempts left come from WrongPin; Wiped is handled by the model (startOver).
+/// Pending sign-in requests are readable while locked: the screen says one is waiting.
 struct UnlockView: View {
     @EnvironmentObject private var model: AppModel
     @State private var pin = ""
@@ -28,9 +30,26 @@ struct UnlockView: View {
                 Button("Use Face ID / Touch ID") { model.unlockWithBiometric() }
                     .disabled(model.busy)
             }
+            if let waiting = waitingText {
+                Text(waiting)
+                    .font(.footnote)
+                    .multilineTextAlignment(.center)
+                    .padding(.top, 8)
+            }
             Spacer()
         }
         .padding(24)
+        .onAppear { model.loadPending() }
+    }
+
+    private var waitingText: String? {
+        let now = Int64(Date().timeIntervalSince1970)
+        let waiting = model.challenges.filter { $0.expiresAt > now }
+        guard let first = waiting.first else { return nil }
+        if waiting.count == 1 {
+            return "Sign-in request waiting: \(first.title). Unlock to answer it."
+        }
+        return "\(waiting.count) sign-in requests are waiting. Unlock to answer them."
     }
 }
 

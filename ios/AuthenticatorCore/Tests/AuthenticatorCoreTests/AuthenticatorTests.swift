@@ -47,6 +47,11 @@ final class ManualClock: Clock, @unchecked Sendable {
         unix += seconds
         mono += UInt64(seconds) * 1000
     }
+    /// The phone slept with a monotonic clock that stops in suspend: only wall time moves.
+    func sleepWithStoppedMonotonic(seconds: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        unix += seconds
+    }
 }
 
 let totpLink = "otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example"
@@ -302,6 +307,55 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
     }
 
+    // MARK: the app's lifecycle
+
+    func testLeavingTheScreenLocksAndTheGraceCountsSleep() throws {
+        let clock = ManualClock(unixSeconds: y2020)
+        let app = try Authenticator.openWithClock(dbPath: dbPath, keystore: MemoryKeystore(), clock: clock)
+        opened.append(app)
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        try app.setPin(newPin: "1234")
+        XCTAssertEqual(try app.appPolicy().backgroundGraceSeconds, 0, "default: lock at once")
+        // scenePhase .background
+        try app.appBackgrounded()
+        XCTAssertEqual(caseName(authError { _ = try app.codeAt(accountId: acct.id, unixTime: y2020) }), "Locked")
+        XCTAssertTrue(try app.appForegrounded().locked, "back on screen: the PIN screen")
+        try app.unlock(pin: "1234")
+
+        var policy = try app.appPolicy()
+        policy.backgroundGraceSeconds = 60
+        try app.setAppPolicy(policy: policy)
+        try app.appBackgrounded()
+        clock.advance(seconds: 30)
+        XCTAssertFalse(try app.appForegrounded().locked)
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+
+        try app.appBackgrounded()
+        clock.sleepWithStoppedMonotonic(seconds: 600)
+        XCTAssertTrue(try app.appForegrounded().locked, "ten minutes asleep end the grace")
+
+        XCTAssertEqual(try app.listAccounts().count, 1, "names stay readable for the lock screen")
+        XCTAssertEqual(caseName(authError { try app.renameAccount(accountId: acct.id, newName: "x") }), "Locked")
+        XCTAssertEqual(caseName(authError { try app.reorderAccounts(accountIds: [acct.id]) }), "Locked")
+        XCTAssertEqual(caseName(authError { try app.disableBiometricUnlock() }), "Locked")
+    }
+
+    func testNotificationActionsNeedAnUnlockedPhoneToApprove() throws {
+        func challenge(_ options: [String], requiresUnlock: Bool) -> PushChallenge {
+            PushChallenge(id: "N", accountId: "A", serial: "PIPU1", title: "t", question: "q",
+                          presenceOptions: options, declineReasons: [], expiresAt: y2020,
+                          receivedVia: .push, tlsVerify: true, requiresUnlock: requiresUnlock)
+        }
+        let plain = notificationActions(challenge: challenge([], requiresUnlock: false), maxActions: 4, vaultLocked: false)
+        XCTAssertEqual(plain.map(\.kind), [.approve, .decline])
+        XCTAssertTrue(plain[0].requiresUnlockedDevice)
+        XCTAssertFalse(plain[1].requiresUnlockedDevice)
+        let three = notificationActions(challenge: challenge(["12", "34", "56"], requiresUnlock: false), maxActions: 4, vaultLocked: false)
+        XCTAssertEqual(three.map(\.presenceAnswer), ["12", "34", "56", nil])
+        XCTAssertEqual(notificationActions(challenge: challenge(["12", "34", "56"], requiresUnlock: false), maxActions: 3, vaultLocked: false).map(\.kind), [.decline])
+        XCTAssertTrue(notificationActions(challenge: challenge([], requiresUnlock: true), maxActions: 4, vaultLocked: true).allSatisfy(\.opensApp))
+    }
+
     // MARK: push against privacyIDEA
 
     func testPushRoundTripWithPrivacyIdea() throws {
@@ -349,6 +403,20 @@ final class AuthenticatorTests: XCTestCase {
         let declined = try pi.pollTransaction(tx2)
         XCTAssertFalse(declined.value, "login is not approved")
         XCTAssertEqual(declined.status, "declined")
+
+        // Firebase rotates the token while the vault is locked: the core queues it in the
+        // vault and delivers it after the unlock.
+        if try !app.lockState().hasPin { try app.setPin(newPin: "1234") }
+        try app.lock()
+        let queued = try app.updatePushServiceToken(token: "swift-rotated-fcm-token")
+        XCTAssertEqual(queued.count, 1)
+        XCTAssertTrue(queued[0].pending && !queued[0].ok, "\(queued)")
+        XCTAssertEqual(try app.pendingPushTokenUpdates().map(\.serial), [token.serial])
+        XCTAssertEqual(caseName(authError { _ = try app.retryPushTokenUpdates() }), "Locked")
+        try app.unlock(pin: "1234")
+        let sent = try app.retryPushTokenUpdates()
+        XCTAssertTrue(sent.count == 1 && sent[0].ok, "privacyIDEA took the new token: \(sent)")
+        XCTAssertTrue(try app.pendingPushTokenUpdates().isEmpty)
     }
 
     private func pollFor(_ app: Authenticator, serial: String) throws -> PushChallenge {

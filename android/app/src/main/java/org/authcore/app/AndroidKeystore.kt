@@ -1,3 +1,4 @@
+// The core's Keystore on Android: the device key, wrapped by a non-exportable Android Keystore key.
 package org.authcore.app
 
 import android.content.Context

@@ -1,44 +1,173 @@
+// The process's one core instance, its lifecycle-lock hooks and the push-token housekeeping.
 package org.authcore.app
 
 import android.app.Application
+import android.content.BroadcastReceiver
+import android.content.Context
+import android.content.Intent
+import android.content.IntentFilter
 import android.util.Log
+import androidx.core.content.ContextCompat
+import androidx.lifecycle.DefaultLifecycleObserver
+import androidx.lifecycle.LifecycleOwner
+import androidx.lifecycle.ProcessLifecycleOwner
 import com.google.firebase.FirebaseApp
 import com.google.firebase.messaging.FirebaseMessaging
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.async
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.authcore.Authenticator
+import org.authcore.LockState
+import org.authcore.discardVault
 import java.io.File
+import java.util.concurrent.atomic.AtomicReference
+
+/** What the core said after the app left the screen ([foreground] false) or came back (true). */
+class LockEvent(val state: LockState, val foreground: Boolean)
 
 /**
- * Holds the single [Authenticator] of the process. It is opened once, off the main
- * thread, on `filesDir/vault.sqlite3` with the Android Keystore-backed [AndroidKeystore].
+ * Holds the single [Authenticator] of the process, opened off the main thread on
+ * `filesDir/vault.sqlite3` with the Android Keystore-backed [AndroidKeystore].
+ *
+ * A failed open is not final: [reopen] tries again (the UI's Retry), or first discards
+ * the vault (the UI's confirmed Start over). Lifecycle glue: ProcessLifecycleOwner
+ * ON_START/ON_STOP and ACTION_SCREEN_OFF go to the core's `appForegrounded()` /
+ * `appBackgrounded()`, in order, and the answers are published as [lockEvents].
  */
 class AuthenticatorApp : Application() {
 
-    /** Background scope for fire-and-forget core calls (token updates, activity reports). */
+    /** Background scope for core calls that outlive a screen (token updates, lifecycle calls). */
     val appScope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
 
-    /** The core, opened on an IO thread. Await it from coroutines. */
-    lateinit var core: Deferred<Authenticator>
-        private set
+    val vaultPath: String get() = File(filesDir, VAULT_FILE).absolutePath
+
+    private val opening = AtomicReference<Deferred<Authenticator>>()
+
+    private val lockEventFlow = MutableSharedFlow<LockEvent>(extraBufferCapacity = 8)
+
+    /** Lock state after each lifecycle call; MainViewModel shows the PIN screen when locked. */
+    val lockEvents: SharedFlow<LockEvent> = lockEventFlow.asSharedFlow()
+
+    private val challengeFlow = MutableSharedFlow<Unit>(extraBufferCapacity = 8)
+
+    /** Pending challenges changed outside the UI (FCM message, answer from a notification). */
+    val challengeEvents: SharedFlow<Unit> = challengeFlow.asSharedFlow()
+
+    /** true = foreground, false = background; one consumer keeps the calls in order. */
+    private val lifecycleCalls = Channel<Boolean>(Channel.UNLIMITED)
+
+    private val screenOffReceiver = object : BroadcastReceiver() {
+        override fun onReceive(context: Context, intent: Intent) {
+            if (intent.action == Intent.ACTION_SCREEN_OFF) lifecycleCalls.trySend(false)
+        }
+    }
 
     override fun onCreate() {
         super.onCreate()
-        core = appScope.async {
-            // `open` is a named constructor: a companion function in Kotlin.
-            Authenticator.open(File(filesDir, "vault.sqlite3").absolutePath, AndroidKeystore(this@AuthenticatorApp))
-        }
-        PushNotifications.createChannel(this)
+        opening.set(startOpen(discardFirst = false))
+        PushNotifications.createChannels(this)
+        startLifecycleLock()
         registerPushToken()
+        // App start: hand the new push token to every server still waiting for it.
+        appScope.launch {
+            val core = runCatching { awaitCore() }.getOrNull() ?: return@launch
+            if (runCatching { !core.lockState().locked }.getOrDefault(false)) retryTokenUpdates()
+        }
     }
 
-    /** For code that already runs on a worker thread (FCM service, receiver executor). */
-    fun coreBlocking(): Authenticator = runBlocking { core.await() }
+    private fun startOpen(discardFirst: Boolean): Deferred<Authenticator> = appScope.async {
+        val keystore = AndroidKeystore(this@AuthenticatorApp)
+        if (discardFirst) {
+            // The user confirmed Start over after a failed open: vault, -wal, -shm and device key.
+            discardVault(vaultPath, keystore)
+            runCatching { BiometricKeyImpl.deleteKey(this@AuthenticatorApp) }
+        }
+        // `open` is a named constructor: a companion function in Kotlin.
+        Authenticator.open(vaultPath, keystore)
+    }
+
+    /**
+     * The core; throws what `open` threw. [retryFailed]: background callers (FCM, workers)
+     * try one new open when the last one failed, since no one is there to press Retry.
+     */
+    suspend fun awaitCore(retryFailed: Boolean = false): Authenticator {
+        if (retryFailed) reopen(startOver = false)
+        return opening.get().await()
+    }
+
+    /** For code that already runs on a worker thread (FCM service). */
+    fun coreBlocking(): Authenticator = runBlocking { awaitCore(retryFailed = true) }
+
+    /**
+     * Opens again after a failed open; with [startOver], discards the vault first. Does
+     * nothing while an open is running or after one succeeded. Returns whether it started one.
+     */
+    @Synchronized
+    fun reopen(startOver: Boolean): Boolean {
+        val current = opening.get()
+        // isCancelled: completed with an exception (a failed async is a cancelled job).
+        if (!current.isCancelled) return false
+        opening.set(startOpen(discardFirst = startOver))
+        return true
+    }
+
+    /** Tells the UI that the pending challenges changed. */
+    fun notifyChallengesChanged() {
+        challengeFlow.tryEmit(Unit)
+    }
+
+    // ---- lifecycle lock ----------------------------------------------------------------
+
+    private fun startLifecycleLock() {
+        appScope.launch {
+            for (foreground in lifecycleCalls) {
+                try {
+                    val core = awaitCore()
+                    val state = if (foreground) {
+                        core.appForegrounded()
+                    } else {
+                        core.appBackgrounded()
+                        core.lockState()
+                    }
+                    lockEventFlow.emit(LockEvent(state, foreground))
+                } catch (e: CancellationException) {
+                    throw e
+                } catch (e: Exception) {
+                    // A failed open is shown by the UI; nothing to lock then.
+                    Log.w(TAG, "lifecycle call failed: ${describe(e)}")
+                }
+            }
+        }
+        // Main thread (Application.onCreate), as ProcessLifecycleOwner requires.
+        ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
+            override fun onStart(owner: LifecycleOwner) {
+                lifecycleCalls.trySend(true)
+            }
+
+            override fun onStop(owner: LifecycleOwner) {
+                lifecycleCalls.trySend(false)
+            }
+        })
+        // A system broadcast: only a receiver registered at runtime gets it. Not exported:
+        // only the system (and this app) can send to it.
+        ContextCompat.registerReceiver(
+            this,
+            screenOffReceiver,
+            IntentFilter(Intent.ACTION_SCREEN_OFF),
+            ContextCompat.RECEIVER_NOT_EXPORTED,
+        )
+    }
+
+    // ---- push token --------------------------------------------------------------------
 
     /** Hands the current FCM token to the core (used by later push enrollments). */
     private fun registerPushToken() {
@@ -48,34 +177,32 @@ class AuthenticatorApp : Application() {
         }
         FirebaseMessaging.getInstance().token.addOnSuccessListener { token ->
             appScope.launch {
-                runCatching { core.await().setPushServiceToken(token) }
-                    .onFailure { Log.w(TAG, "setPushServiceToken failed: ${it.javaClass.simpleName}") }
+                runCatching { awaitCore().setPushServiceToken(token) }
+                    .onFailure { Log.w(TAG, "setPushServiceToken failed: ${describe(it)}") }
             }
         }
     }
 
     /**
-     * An FCM token that arrived while the vault was locked: the core stored it (for new
-     * enrollments) but could not sign the server updates. Sent again after the next unlock.
+     * Sends every queued push-token update (the queue lives in the vault). Network: runs on
+     * [appScope]. Call after every successful unlock and at start when unlocked.
      */
-    @Volatile
-    var pendingTokenRotation: String? = null
-
-    /** Called after every unlock: finishes a token rotation that hit a locked vault. */
-    fun retryPendingTokenRotation() {
-        val token = pendingTokenRotation ?: return
+    fun retryTokenUpdates() {
         appScope.launch {
-            runCatching { core.await().updatePushServiceToken(token) }
-                .onSuccess { results ->
-                    if (pendingTokenRotation == token) pendingTokenRotation = null
-                    results.filter { !it.ok }
-                        .forEach { Log.w(TAG, "token update failed for ${it.serial}: ${it.error}") }
-                }
-                .onFailure { Log.w(TAG, "token rotation retry failed: ${it.javaClass.simpleName}") }
+            try {
+                awaitCore().retryPushTokenUpdates()
+                    .filter { !it.ok }
+                    .forEach { Log.w(TAG, "token update still pending for ${it.serial}: ${it.error}") }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                Log.w(TAG, "retryPushTokenUpdates failed: ${describe(e)}")
+            }
         }
     }
 
     companion object {
         private const val TAG = "AuthenticatorApp"
+        private const val VAULT_FILE = "vault.sqlite3"
     }
 }

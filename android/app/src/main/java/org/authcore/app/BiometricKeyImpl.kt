@@ -1,3 +1,4 @@
+// The core's BiometricKey on Android, and the BiometricPrompt step that authenticates its cipher first.
 package org.authcore.app
 
 import android.content.Context

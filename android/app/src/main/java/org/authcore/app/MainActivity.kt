@@ -1,3 +1,4 @@
+// The only activity: hosts the Compose UI and hands launch intents (deep links, notification taps) to the view model.
 package org.authcore.app
 
 import android.Manifest
@@ -8,7 +9,10 @@ import android.os.Bundle
 import androidx.activity.compose.setContent
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
+import androidx.compose.foundation.isSystemInDarkTheme
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.darkColorScheme
+import androidx.compose.material3.lightColorScheme
 import androidx.core.content.ContextCompat
 import org.authcore.app.ui.AppRoot
 
@@ -20,6 +24,7 @@ class MainActivity : SecureActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        // Cold start, including from a tapped FCM notification (its data is in the extras).
         if (savedInstanceState == null) vm.handleIntent(intent)
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU &&
             ContextCompat.checkSelfPermission(this, Manifest.permission.POST_NOTIFICATIONS) !=
@@ -28,7 +33,8 @@ class MainActivity : SecureActivity() {
             notificationPermission.launch(Manifest.permission.POST_NOTIFICATIONS)
         }
         setContent {
-            MaterialTheme {
+            // Follows the system like the DayNight window theme.
+            MaterialTheme(colorScheme = if (isSystemInDarkTheme()) darkColorScheme() else lightColorScheme()) {
                 AppRoot(vm, this)
             }
         }

@@ -1,3 +1,4 @@
+// UI state and the one place the UI calls the core (always off the main thread).
 package org.authcore.app
 
 import android.app.Application
@@ -16,16 +17,18 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import org.authcore.Account
-import org.authcore.AccountKind
 import org.authcore.Authenticator
 import org.authcore.AuthenticatorException
 import org.authcore.Code
 import org.authcore.EnrollmentPreview
 import org.authcore.EnrollmentResult
 import org.authcore.KeystoreException
+import org.authcore.LockPolicy
 import org.authcore.LockState
+import org.authcore.PendingTokenUpdate
 import org.authcore.PushAnswerResult
 import org.authcore.PushChallenge
+import org.authcore.decodeQrImage
 import java.io.ByteArrayOutputStream
 
 enum class Screen { ACCOUNTS, ADD, SCAN, PUSH, SETTINGS }
@@ -40,11 +43,14 @@ class PendingEnrollment(val source: EnrollmentSource, val preview: EnrollmentPre
 
 /**
  * UI state. Every core call runs on Dispatchers.IO through [call]; results are applied on
- * the main thread. A `Locked` error anywhere sends the UI back to the PIN screen.
+ * the main thread. A `Locked` error anywhere sends the UI back to the PIN screen; a failed
+ * open shows [openError] with Retry and Start over.
  */
 class MainViewModel(application: Application) : AndroidViewModel(application) {
     private val app = application as AuthenticatorApp
 
+    var openError by mutableStateOf<String?>(null)
+        private set
     var lockState by mutableStateOf<LockState?>(null)
         private set
     var accounts by mutableStateOf<List<Account>>(emptyList())
@@ -63,15 +69,38 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         private set
     var enrollment by mutableStateOf<PendingEnrollment?>(null)
         private set
+
+    /** The app's own lock policy (settings); the effective one is `lockState.policy`. */
+    var appPolicy by mutableStateOf<LockPolicy?>(null)
+        private set
+    var policyError by mutableStateOf<String?>(null)
+        private set
+    var pendingTokenUpdates by mutableStateOf<List<PendingTokenUpdate>>(emptyList())
+        private set
+    var retryingTokenUpdates by mutableStateOf(false)
+        private set
+
     var message by mutableStateOf<String?>(null)
     var screen by mutableStateOf(Screen.ACCOUNTS)
 
-    /** An enrollment link that arrived while locked; previewed after unlock. */
+    /** An enrollment link or image that arrived while locked; previewed after unlock. */
     private var pendingLink: String? = null
+    private var pendingImage: Uri? = null
     private var ticking = false
+
+    /** Challenges this screen has already seen, so a new one opens the push screen once. */
+    private val knownChallenges = mutableSetOf<String>()
 
     init {
         refreshLock()
+        // The first ProcessLifecycleOwner ON_START (collected below) also refreshes the challenges.
+        viewModelScope.launch {
+            app.lockEvents.collect { event ->
+                applyLockState(event.state)
+                if (event.foreground) refreshChallenges()
+            }
+        }
+        viewModelScope.launch { app.challengeEvents.collect { loadPending() } }
     }
 
     private fun <T> call(
@@ -81,8 +110,18 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         onResult: (T) -> Unit = {},
     ) {
         viewModelScope.launch {
+            val core = try {
+                app.awaitCore()
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                openError = describe(e)
+                lockState = null
+                onDone()
+                return@launch
+            }
             try {
-                val result = withContext(Dispatchers.IO) { app.core.await().work() }
+                val result = withContext(Dispatchers.IO) { core.work() }
                 onResult(result)
             } catch (e: CancellationException) {
                 throw e
@@ -95,6 +134,29 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             } finally {
                 onDone()
             }
+        }
+    }
+
+    // ---- open ---------------------------------------------------------------------------
+
+    /** Retry after a failed open. */
+    fun retryOpen() {
+        openError = null
+        app.reopen(startOver = false)
+        refreshLock()
+    }
+
+    /** Start over after a failed open, confirmed twice by the user: discards the vault. */
+    fun startOverAfterFailedOpen() {
+        openError = null
+        app.reopen(startOver = true)
+        accounts = emptyList()
+        codes = emptyMap()
+        challenges = emptyList()
+        screen = Screen.ACCOUNTS
+        call({ lockState() }) {
+            applyLockState(it)
+            message = "Started over with an empty vault. Add your accounts again."
         }
     }
 
@@ -112,12 +174,25 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             }
             wasLocked != false -> {
                 loadAccounts()
-                app.retryPendingTokenRotation()
                 pendingLink?.let {
                     pendingLink = null
                     startEnrollment(it)
                 }
+                pendingImage?.let {
+                    pendingImage = null
+                    startImageEnrollment(it)
+                }
             }
+        }
+    }
+
+    /** After every successful unlock: queued push-token updates, then fresh challenges. */
+    private fun onUnlocked(state: LockState) {
+        pinError = null
+        applyLockState(state)
+        if (!state.locked) {
+            app.retryTokenUpdates()
+            refreshChallenges()
         }
     }
 
@@ -127,10 +202,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             { unlock(pin); lockState() },
             onError = { e -> pinError = describe(e) },
             onDone = { busy = false },
-        ) {
-            pinError = null
-            applyLockState(it)
-        }
+        ) { onUnlocked(it) }
     }
 
     /** BiometricPrompt authenticates the cipher on the UI first; then the core unwraps with it. */
@@ -157,10 +229,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
                     refreshLock()
                 },
                 onDone = { busy = false },
-            ) {
-                pinError = null
-                applyLockState(it)
-            }
+            ) { onUnlocked(it) }
         }
     }
 
@@ -223,6 +292,56 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         lockState()
     }) { lockState = it }
 
+    // ---- settings -----------------------------------------------------------------------
+
+    /** The app's own policy and the servers still waiting for the new push token. */
+    fun loadSettings() = call({ appPolicy() to pendingPushTokenUpdates() }) { (policy, pending) ->
+        appPolicy = policy
+        pendingTokenUpdates = pending
+    }
+
+    /** null: never lock for inactivity. The core refuses a timeout without a PIN (PinRequired). */
+    fun setIdleTimeout(seconds: ULong?) = updateAppPolicy { it.copy(idleTimeoutSeconds = seconds) }
+
+    /** 0: lock as soon as the app leaves the screen. */
+    fun setBackgroundGrace(seconds: ULong) = updateAppPolicy { it.copy(backgroundGraceSeconds = seconds) }
+
+    private fun updateAppPolicy(change: (LockPolicy) -> LockPolicy) {
+        val current = appPolicy ?: return
+        policyError = null
+        call(
+            { setAppPolicy(change(current)); appPolicy() to lockState() },
+            onError = { e ->
+                policyError = if (e is AuthenticatorException.PinRequired) {
+                    "Set an app PIN first: locking after inactivity needs one."
+                } else {
+                    describe(e)
+                }
+            },
+        ) { (policy, state) ->
+            appPolicy = policy
+            lockState = state
+        }
+    }
+
+    /** Settings' Retry: sends every queued push-token update now. */
+    fun retryTokenUpdatesNow() {
+        retryingTokenUpdates = true
+        call(
+            { retryPushTokenUpdates() to pendingPushTokenUpdates() },
+            onDone = { retryingTokenUpdates = false },
+        ) { (results, pending) ->
+            pendingTokenUpdates = pending
+            val failed = results.count { !it.ok }
+            message = when {
+                results.isEmpty() -> "No server is waiting for the push token."
+                failed == 0 -> "Every server has the new push token."
+                else -> "$failed of ${results.size} servers did not take the new push token yet. " +
+                    "The app tries again after the next unlock."
+            }
+        }
+    }
+
     // ---- accounts and codes -------------------------------------------------------------
 
     fun loadAccounts() = call({ listAccounts() }) {
@@ -231,18 +350,20 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         tick()
     }
 
-    /** Once a second: lock state (idle timeout) and fresh TOTP/Steam codes. HOTP only on demand. */
+    /**
+     * Called once a second while the accounts screen is visible: lock state (idle timeout)
+     * and every TOTP/Steam code in one `timeCodes()` call. HOTP codes only on demand.
+     */
     fun tick() {
         if (ticking) return
         ticking = true
-        val timed = accounts.filter { it.kind == AccountKind.TOTP || it.kind == AccountKind.STEAM }
         call({
             val state = lockState()
-            val fresh: Map<String, Code> = if (state.locked) emptyMap() else timed.associate { it.id to code(it.id) }
+            val fresh = if (state.locked) emptyList() else timeCodes()
             state to fresh
         }, onDone = { ticking = false }) { (state, fresh) ->
             if (state.locked != lockState?.locked || state.wiped) applyLockState(state) else lockState = state
-            codes = codes + fresh
+            codes = codes + fresh.associateBy { it.accountId }
         }
     }
 
@@ -263,25 +384,36 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         call({ preview(link) }) { enrollment = PendingEnrollment(EnrollmentSource.Link(link), it) }
     }
 
+    /**
+     * The picker is another activity: with no background grace the vault may have locked
+     * meanwhile. Then the image waits for the unlock instead of being dropped.
+     */
     fun startImageEnrollment(uri: Uri) = call({
-        val bytes = readImage(uri)
-        bytes to previewQrImage(bytes)
-    }) { (bytes, preview) -> enrollment = PendingEnrollment(EnrollmentSource.Image(bytes), preview) }
+        if (lockState().locked) {
+            null
+        } else {
+            val bytes = readImage(uri)
+            bytes to previewQrImage(bytes)
+        }
+    }) { result ->
+        if (result == null) {
+            pendingImage = uri
+            refreshLock()
+        } else {
+            enrollment = PendingEnrollment(EnrollmentSource.Image(result.first), result.second)
+        }
+    }
 
-    /** [newPin] when the preview requires a PIN and none is set. */
+    /** [newPin] when the preview requires a PIN and none is set: PIN and accounts in one transaction. */
     fun confirmEnrollment(newPin: String?) {
         val pending = enrollment ?: return
         busy = true
         call({
-            when (val source = pending.source) {
-                is EnrollmentSource.Link ->
-                    if (newPin != null) addWithPin(source.link, newPin) else add(source.link)
-                is EnrollmentSource.Image -> {
-                    // No add_qr_image_with_pin in the API: set the PIN first.
-                    if (newPin != null) setPin(newPin)
-                    addQrImage(source.bytes)
-                }
+            val link = when (val source = pending.source) {
+                is EnrollmentSource.Link -> source.link
+                is EnrollmentSource.Image -> decodeQrImage(source.bytes)
             }
+            if (newPin != null) addWithPin(link, newPin) else add(link)
         }, onDone = { busy = false }) { result: EnrollmentResult ->
             enrollment = null
             screen = Screen.ACCOUNTS
@@ -319,12 +451,34 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         loadPending()
     }
 
-    fun loadPending() = call({ pendingChallenges() }) { challenges = it }
+    fun loadPending() = call({ pendingChallenges() }) { showChallenges(it) }
+
+    /**
+     * At start, on every return to the foreground and after an unlock: the challenges the
+     * core already holds (readable while locked), plus a poll of every server when
+     * unlocked. This is how a push that the system displayed while the app was in the
+     * background reaches the app even if its notification is never tapped. A failed poll
+     * (offline, server down) is not an error here: the user can poll on the push screen.
+     */
+    fun refreshChallenges() = call({
+        val pending = pendingChallenges()
+        if (lockState().locked) pending else runCatching { pollChallenges() }.getOrElse { pending }
+    }) { showChallenges(it) }
+
+    private fun showChallenges(list: List<PushChallenge>) {
+        challenges = list
+        val new = list.filter { it.id !in knownChallenges }
+        knownChallenges += list.map { it.id }
+        if (new.isNotEmpty() && screen == Screen.ACCOUNTS) {
+            highlightedChallenge = new.first().id
+            screen = Screen.PUSH
+        }
+    }
 
     /** "Check for requests": polls every push token's server. */
     fun poll() {
         refreshing = true
-        call({ pollChallenges() }, onDone = { refreshing = false }) { challenges = it }
+        call({ pollChallenges() }, onDone = { refreshing = false }) { showChallenges(it) }
     }
 
     fun answer(challenge: PushChallenge, accept: Boolean, presenceAnswer: String? = null, declineReason: String? = null) {
@@ -333,21 +487,26 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             if (accept) approve(challenge.id, presenceAnswer) else decline(challenge.id, declineReason)
         }, onDone = { busy = false }) { result: PushAnswerResult ->
             PushNotifications.cancel(app, challenge.id)
-            message = when {
-                !result.accepted -> result.message ?: "The server did not accept the answer."
-                result.displayCode != null -> "Enter ${result.displayCode} at the sign-in." +
-                    (result.message?.let { "\n$it" } ?: "")
-                else -> result.message ?: if (accept) "Approved." else "Declined."
-            }
+            PushNotifications.cancelSystemCopies(app, challenge)
+            message = PushNotifications.resultText(result, accept)
             loadPending()
         }
     }
 
     // ---- intents ------------------------------------------------------------------------
 
-    /** Deep links (otpauth://, pia://) are only previewed; adding needs the user's confirmation. */
+    /**
+     * Deep links (otpauth://, pia://) are only previewed; adding needs the user's
+     * confirmation. Our own notifications open the push screen on their challenge. A tap on
+     * the notification the Firebase SDK drew in the background (privacyIDEA's `notification`
+     * block) starts this activity with the message's data as String extras, beside
+     * `google.*` keys: they all go to `receivePush`, which verifies the challenge and
+     * ignores the keys it does not know.
+     */
     fun handleIntent(intent: Intent?) {
         if (intent == null) return
+        // Reopened from recents: the extras were handled when the intent first arrived.
+        if (intent.flags and Intent.FLAG_ACTIVITY_LAUNCHED_FROM_HISTORY != 0) return
         val data = intent.data
         if (intent.action == Intent.ACTION_VIEW && data != null &&
             (data.scheme == "otpauth" || data.scheme == "pia")
@@ -356,6 +515,37 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             startEnrollment(data.toString())
         } else if (intent.getBooleanExtra(PushNotifications.EXTRA_OPEN_PUSH, false)) {
             openPush(intent.getStringExtra(PushNotifications.EXTRA_CHALLENGE_ID))
+        } else {
+            fcmNotificationData(intent)?.let { receiveTappedPush(it) }
+        }
+    }
+
+    /** The String extras of a launcher intent from a tapped FCM notification, or null. */
+    private fun fcmNotificationData(intent: Intent): Map<String, String>? {
+        val extras = intent.extras ?: return null
+        // Set by FCM on every message it delivers (the same key RemoteMessage.getMessageId reads).
+        if (!extras.containsKey("google.message_id") && !extras.containsKey("message_id")) return null
+        val data = mutableMapOf<String, String>()
+        for (key in extras.keySet()) {
+            @Suppress("DEPRECATION") // Bundle.get(String): API 33 deprecation, still the way to test the type
+            val value = extras.get(key)
+            if (value is String) data[key] = value
+        }
+        return data
+    }
+
+    private fun receiveTappedPush(data: Map<String, String>) {
+        screen = Screen.PUSH
+        call(
+            { receivePush(data) },
+            onError = { e ->
+                message = describe(e)
+                loadPending()
+            },
+        ) { challenge ->
+            PushNotifications.cancelSystemCopies(app, challenge)
+            knownChallenges += challenge.id
+            openPush(challenge.id)
         }
     }
 }

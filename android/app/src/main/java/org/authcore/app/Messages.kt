@@ -1,3 +1,4 @@
+// User-facing text for core errors, in one place.
 package org.authcore.app
 
 import org.authcore.AuthenticatorException

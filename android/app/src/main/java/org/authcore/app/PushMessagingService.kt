@@ -1,14 +1,23 @@
+// FCM entry point: messages the app gets itself go to the core for verification; token rotations are queued in the core.
 package org.authcore.app
 
 import android.util.Log
 import com.google.firebase.messaging.FirebaseMessagingService
 import com.google.firebase.messaging.RemoteMessage
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.launch
-import org.authcore.AuthenticatorException
 
 /**
- * FCM entry point. The data map goes to the core unchanged; the core verifies the
- * server signature, drops expired/answered nonces and returns what to display.
+ * privacyIDEA's Firebase sender puts the challenge in `data` and, in current versions,
+ * the title and question in a `notification` block too. [onMessageReceived] is called
+ * for such a message only while the app is in the foreground (and for data-only
+ * messages from older servers, always). In the background the Firebase SDK draws the
+ * notification itself; the app sees that challenge when the notification is tapped
+ * (MainViewModel.handleIntent) or when it next comes to the foreground and reads the
+ * pending challenges / polls (MainViewModel.refreshChallenges).
+ *
+ * `handleIntent` is deliberately not overridden: it is not part of the documented API and
+ * Firebase does not promise it keeps working.
  */
 class PushMessagingService : FirebaseMessagingService() {
 
@@ -17,25 +26,31 @@ class PushMessagingService : FirebaseMessagingService() {
         val app = application as AuthenticatorApp
         try {
             val core = app.coreBlocking()
+            // The whole data map: the core verifies the signature and ignores unknown keys.
             val challenge = core.receivePush(message.data)
             val locked = runCatching { core.lockState().locked }.getOrDefault(true)
             PushNotifications.show(this, challenge, locked)
+            app.notifyChallengesChanged()
         } catch (e: Exception) {
             // Bad signature, expired, unknown serial...: nothing to show.
             Log.w(TAG, "push message dropped: ${describe(e)}")
         }
     }
 
+    /**
+     * The core stores the token and queues an update for every push token's server (sent
+     * at once when unlocked; otherwise after the next unlock or app start, see
+     * AuthenticatorApp.retryTokenUpdates). Settings shows what is still queued.
+     */
     override fun onNewToken(token: String) {
         val app = application as AuthenticatorApp
         app.appScope.launch {
             try {
-                app.core.await().updatePushServiceToken(token)
-                    .filter { !it.ok }
+                app.awaitCore(retryFailed = true).updatePushServiceToken(token)
+                    .filter { !it.ok && !it.pending }
                     .forEach { Log.w(TAG, "token update failed for ${it.serial}: ${it.error}") }
-            } catch (e: AuthenticatorException.Locked) {
-                // The core kept the token; the servers are updated after the next unlock.
-                app.pendingTokenRotation = token
+            } catch (e: CancellationException) {
+                throw e
             } catch (e: Exception) {
                 Log.w(TAG, "updatePushServiceToken failed: ${describe(e)}")
             }

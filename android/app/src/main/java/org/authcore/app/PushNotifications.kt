@@ -1,7 +1,9 @@
+// Notifications for push challenges: the core's notificationActions() decides the actions, this file draws them.
 package org.authcore.app
 
 import android.Manifest
 import android.annotation.SuppressLint
+import android.app.Notification
 import android.app.NotificationChannel
 import android.app.NotificationManager
 import android.app.PendingIntent
@@ -12,17 +14,32 @@ import android.os.Build
 import androidx.core.app.NotificationCompat
 import androidx.core.app.NotificationManagerCompat
 import androidx.core.content.ContextCompat
+import org.authcore.NotificationAction
+import org.authcore.PushActionKind
 import org.authcore.PushAnswerResult
 import org.authcore.PushChallenge
+import org.authcore.notificationActions
 
-/** Notifications for push challenges. Display only: every decision is a core call. */
+/** Display only: which actions a challenge gets, and whether they need an unlock, is the core's call. */
 object PushNotifications {
-    private const val CHANNEL_ID = "push_challenges"
+    /** Also the Firebase SDK's default channel: R.string.push_channel_id names the same id. */
+    const val CHANNEL_ID = "push_challenges"
+    private const val WORK_CHANNEL_ID = "push_answers"
+
+    /** Tag of this app's own challenge notifications (the Firebase SDK's have another tag). */
+    private const val TAG = "challenge"
+
+    /** Android shows at most three actions on a notification. */
+    private const val MAX_ACTIONS = 3
+
+    /** The foreground-service notification WorkManager shows for expedited work below API 31. */
+    const val WORK_NOTIFICATION_ID = 1
 
     const val ACTION_APPROVE = "org.authcore.app.action.APPROVE"
     const val ACTION_DECLINE = "org.authcore.app.action.DECLINE"
     const val EXTRA_CHALLENGE_ID = "org.authcore.app.extra.CHALLENGE_ID"
     const val EXTRA_PRESENCE = "org.authcore.app.extra.PRESENCE_ANSWER"
+    const val EXTRA_REQUIRES_UNLOCKED_DEVICE = "org.authcore.app.extra.REQUIRES_UNLOCKED_DEVICE"
 
     /**
      * MainActivity extra: open the push screen (PIN screen first when locked) with the
@@ -31,72 +48,147 @@ object PushNotifications {
      */
     const val EXTRA_OPEN_PUSH = "org.authcore.app.extra.OPEN_PUSH"
 
-    fun createChannel(context: Context) {
-        val channel = NotificationChannel(
+    fun createChannels(context: Context) {
+        val challenges = NotificationChannel(
             CHANNEL_ID,
             context.getString(R.string.push_channel_name),
             NotificationManager.IMPORTANCE_HIGH,
-        ).apply { description = context.getString(R.string.push_channel_description) }
-        context.getSystemService(NotificationManager::class.java).createNotificationChannel(channel)
+        ).apply {
+            description = context.getString(R.string.push_channel_description)
+            // The lock screen shows the public version ("Sign-in request"), not the question.
+            lockscreenVisibility = Notification.VISIBILITY_PRIVATE
+        }
+        val work = NotificationChannel(
+            WORK_CHANNEL_ID,
+            context.getString(R.string.work_channel_name),
+            NotificationManager.IMPORTANCE_LOW,
+        ).apply { description = context.getString(R.string.work_channel_description) }
+        context.getSystemService(NotificationManager::class.java)
+            .createNotificationChannels(listOf(challenges, work))
     }
 
     fun notificationId(challengeId: String): Int = challengeId.hashCode()
 
     /**
-     * Approve/Decline actions, or one action per presence option. When the challenge
-     * needs an unlocked app and the vault is locked, the actions open the PIN screen.
+     * A verified challenge with the core's actions, in the core's order. Actions that need
+     * an unlocked device get `setAuthenticationRequired(true)`: NotificationCompat applies
+     * it on API 31+ only (and ignores it below), where PushActionReceiver checks the
+     * keyguard itself. Actions with `opensApp` (the app PIN is needed first) open the app
+     * on the challenge instead of answering in the background. The tap opens the app on
+     * the challenge too: that is where every number option can be picked.
      */
     fun show(context: Context, challenge: PushChallenge, vaultLocked: Boolean) {
-        val needsUnlock = challenge.requiresUnlock && vaultLocked
         val builder = base(context, challenge.title, challenge.question)
-            .setContentIntent(openApp(context, challenge.id, null, null))
+            .setContentIntent(openApp(context, challenge.id))
         val remainingMs = challenge.expiresAt * 1000 - System.currentTimeMillis()
         if (remainingMs > 0) builder.setTimeoutAfter(remainingMs)
 
-        fun answer(label: String, action: String, presence: String?) {
-            val intent = if (needsUnlock) {
-                openApp(context, challenge.id, action, presence)
-            } else {
-                broadcast(context, challenge.id, action, presence)
+        for (action in notificationActions(challenge, MAX_ACTIONS.toUInt(), vaultLocked)) {
+            val label = when (action.kind) {
+                PushActionKind.APPROVE -> action.presenceAnswer ?: context.getString(R.string.approve)
+                PushActionKind.DECLINE -> context.getString(R.string.decline)
             }
-            builder.addAction(0, label, intent)
+            val intent = if (action.opensApp) openApp(context, challenge.id) else answer(context, challenge.id, action)
+            builder.addAction(
+                NotificationCompat.Action.Builder(0, label, intent)
+                    .setAuthenticationRequired(action.requiresUnlockedDevice)
+                    .setShowsUserInterface(action.opensApp)
+                    .build(),
+            )
         }
-        if (challenge.presenceOptions.isNotEmpty()) {
-            // Android shows at most three actions; the content intent opens all options.
-            challenge.presenceOptions.forEach { answer(it, ACTION_APPROVE, it) }
-        } else {
-            answer(context.getString(R.string.approve), ACTION_APPROVE, null)
-            answer(context.getString(R.string.decline), ACTION_DECLINE, null)
-        }
-        notify(context, notificationId(challenge.id), builder)
+        notify(context, challenge.id, builder)
+        cancelSystemCopies(context, challenge)
+    }
+
+    /** Replaces the challenge's notification while PushAnswerWorker sends the answer. */
+    fun showSending(context: Context, challengeId: String) {
+        val builder = base(context, context.getString(R.string.push_public_title), context.getString(R.string.sending_answer))
+            .setContentIntent(openApp(context, challengeId))
+            .setProgress(0, 0, true)
+        notify(context, challengeId, builder)
     }
 
     fun showResult(context: Context, challengeId: String, approve: Boolean, result: PushAnswerResult) {
-        val text = when {
-            !result.accepted -> result.message ?: "The server did not accept the answer."
-            result.displayCode != null -> "Enter ${result.displayCode} at the sign-in." +
-                (result.message?.let { "\n$it" } ?: "")
-            approve -> result.message ?: "Approved."
-            else -> result.message ?: "Declined."
-        }
+        val text = resultText(result, approve)
         val builder = base(context, if (result.accepted) "Done" else "Not accepted", text)
-            .setContentIntent(openApp(context, challengeId, null, null))
+            .setContentIntent(openApp(context, challengeId))
             .setAutoCancel(true)
-        notify(context, notificationId(challengeId), builder)
+        notify(context, challengeId, builder)
     }
 
-    fun showUnlockNeeded(context: Context, challengeId: String, action: String, presence: String?) {
-        val builder = base(context, context.getString(R.string.unlock_to_answer), "Open the app and enter your PIN.")
-            .setContentIntent(openApp(context, challengeId, action, presence))
+    /** The device was locked when a device-unlock action ran (below API 31): nothing was sent. */
+    fun showUnlockNeeded(context: Context, challengeId: String) {
+        val builder = base(
+            context,
+            context.getString(R.string.unlock_to_answer),
+            context.getString(R.string.unlock_to_answer_text),
+        )
+            .setContentIntent(openApp(context, challengeId))
             .setAutoCancel(true)
-        notify(context, notificationId(challengeId), builder)
+        notify(context, challengeId, builder)
+    }
+
+    /** The vault locked after the notification was posted: the answer needs the app PIN. */
+    fun showOpenApp(context: Context, challengeId: String) {
+        val builder = base(context, context.getString(R.string.open_app_to_answer), "Enter your app PIN, then answer.")
+            .setContentIntent(openApp(context, challengeId))
+            .setAutoCancel(true)
+        notify(context, challengeId, builder)
     }
 
     fun showError(context: Context, challengeId: String, message: String) {
         val builder = base(context, "Could not answer", message)
-            .setContentIntent(openApp(context, challengeId, null, null))
+            .setContentIntent(openApp(context, challengeId))
             .setAutoCancel(true)
-        notify(context, notificationId(challengeId), builder)
+        notify(context, challengeId, builder)
+    }
+
+    /** For PushAnswerWorker.getForegroundInfo (WorkManager's foreground service below API 31). */
+    fun workNotification(context: Context): Notification =
+        NotificationCompat.Builder(context, WORK_CHANNEL_ID)
+            .setSmallIcon(R.drawable.ic_notification)
+            .setContentTitle(context.getString(R.string.sending_answer))
+            .setPriority(NotificationCompat.PRIORITY_LOW)
+            .setOngoing(true)
+            .build()
+
+    fun resultText(result: PushAnswerResult, approve: Boolean): String = when {
+        !result.accepted -> result.message ?: "The server did not accept the answer."
+        result.displayCode != null -> "Enter ${result.displayCode} at the sign-in." +
+            (result.message?.let { "\n$it" } ?: "")
+        approve -> result.message ?: "Approved."
+        else -> result.message ?: "Declined."
+    }
+
+    /** Opens the app on a challenge; started directly by PushActionReceiver below API 31. */
+    fun openAppIntent(context: Context, challengeId: String): Intent =
+        Intent(context, MainActivity::class.java)
+            .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_SINGLE_TOP)
+            .putExtra(EXTRA_OPEN_PUSH, true)
+            .putExtra(EXTRA_CHALLENGE_ID, challengeId)
+
+    fun cancel(context: Context, challengeId: String) {
+        NotificationManagerCompat.from(context).cancel(TAG, notificationId(challengeId))
+    }
+
+    /**
+     * Removes the notification the Firebase SDK drew for this challenge while the app was
+     * in the background (privacyIDEA sends a `notification` block: its title and body are
+     * the challenge's title and question), once the app shows or has answered the
+     * challenge itself. Ours carry [TAG]; everything else of this app with the same title
+     * and text is such a copy.
+     */
+    fun cancelSystemCopies(context: Context, challenge: PushChallenge) {
+        val manager = context.getSystemService(NotificationManager::class.java)
+        for (status in manager.activeNotifications) { // API 23
+            if (status.tag == TAG) continue
+            val extras = status.notification.extras
+            val title = extras.getCharSequence(Notification.EXTRA_TITLE)?.toString()
+            val text = extras.getCharSequence(Notification.EXTRA_TEXT)?.toString()
+            if (title == challenge.title && text == challenge.question) {
+                manager.cancel(status.tag, status.id)
+            }
+        }
     }
 
     private fun base(context: Context, title: String, text: String): NotificationCompat.Builder {
@@ -118,45 +210,38 @@ object PushNotifications {
 
     private fun requestCode(vararg parts: String?): Int = parts.joinToString("|").hashCode()
 
-    private fun broadcast(context: Context, challengeId: String, action: String, presence: String?): PendingIntent {
+    private fun answer(context: Context, challengeId: String, action: NotificationAction): PendingIntent {
+        val approve = action.kind == PushActionKind.APPROVE
         val intent = Intent(context, PushActionReceiver::class.java)
-            .setAction(action)
+            .setAction(if (approve) ACTION_APPROVE else ACTION_DECLINE)
             .putExtra(EXTRA_CHALLENGE_ID, challengeId)
-            .putExtra(EXTRA_PRESENCE, presence)
+            .putExtra(EXTRA_PRESENCE, action.presenceAnswer)
+            .putExtra(EXTRA_REQUIRES_UNLOCKED_DEVICE, action.requiresUnlockedDevice)
             .addFlags(Intent.FLAG_RECEIVER_FOREGROUND)
         return PendingIntent.getBroadcast(
             context,
-            requestCode("broadcast", challengeId, action, presence),
+            requestCode("broadcast", challengeId, intent.action, action.presenceAnswer),
             intent,
             PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
         )
     }
 
-    private fun openApp(context: Context, challengeId: String, action: String?, presence: String?): PendingIntent {
-        val intent = Intent(context, MainActivity::class.java)
-            .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_SINGLE_TOP)
-            .putExtra(EXTRA_OPEN_PUSH, true)
-            .putExtra(EXTRA_CHALLENGE_ID, challengeId)
-        return PendingIntent.getActivity(
+    private fun openApp(context: Context, challengeId: String): PendingIntent =
+        PendingIntent.getActivity(
             context,
-            requestCode("activity", challengeId, action, presence),
-            intent,
+            requestCode("activity", challengeId),
+            openAppIntent(context, challengeId),
             PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
         )
-    }
 
     @SuppressLint("MissingPermission") // checked just below
-    private fun notify(context: Context, id: Int, builder: NotificationCompat.Builder) {
+    private fun notify(context: Context, challengeId: String, builder: NotificationCompat.Builder) {
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU &&
             ContextCompat.checkSelfPermission(context, Manifest.permission.POST_NOTIFICATIONS) !=
             PackageManager.PERMISSION_GRANTED
         ) {
             return
         }
-        NotificationManagerCompat.from(context).notify(id, builder.build())
-    }
-
-    fun cancel(context: Context, challengeId: String) {
-        NotificationManagerCompat.from(context).cancel(notificationId(challengeId))
+        NotificationManagerCompat.from(context).notify(TAG, notificationId(challengeId), builder.build())
     }
 }

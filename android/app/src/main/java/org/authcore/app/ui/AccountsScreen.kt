@@ -1,13 +1,10 @@
+// The accounts list: codes with countdowns, copy, HOTP next code, rename and delete.
 @file:OptIn(ExperimentalMaterial3Api::class, ExperimentalFoundationApi::class)
 
 package org.authcore.app.ui
 
-import android.content.ClipData
-import android.content.ClipDescription
-import android.content.ClipboardManager
 import android.content.Context
 import android.os.Build
-import android.os.PersistableBundle
 import android.widget.Toast
 import androidx.compose.foundation.ExperimentalFoundationApi
 import androidx.compose.foundation.combinedClickable
@@ -41,23 +38,31 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
+import androidx.lifecycle.Lifecycle
+import androidx.lifecycle.compose.LocalLifecycleOwner
+import androidx.lifecycle.repeatOnLifecycle
 import kotlinx.coroutines.delay
 import org.authcore.Account
 import org.authcore.AccountKind
 import org.authcore.Code
 import org.authcore.app.MainViewModel
 import org.authcore.app.Screen
+import org.authcore.app.SensitiveClipboard
 
 @Composable
 fun AccountsScreen(vm: MainViewModel) {
     val context = LocalContext.current
     var editing by remember { mutableStateOf<Account?>(null) }
 
-    // Codes and countdown refresh once a second while this screen is shown.
-    LaunchedEffect(Unit) {
-        while (true) {
-            vm.tick()
-            delay(1000)
+    // Codes and countdown refresh once a second while this screen is shown and the
+    // activity is at least STARTED: no ticking in the background or behind another app.
+    val lifecycleOwner = LocalLifecycleOwner.current
+    LaunchedEffect(lifecycleOwner) {
+        lifecycleOwner.repeatOnLifecycle(Lifecycle.State.STARTED) {
+            while (true) {
+                vm.tick()
+                delay(1000)
+            }
         }
     }
 
@@ -210,15 +215,10 @@ private fun groupDigits(code: String): String =
         code
     }
 
-/** Copies a code, flagged sensitive (Android 13+ hides it in the clipboard preview). */
+/** Copies a code, flagged sensitive and cleared after 60 s (SensitiveClipboard). */
 private fun copyCode(context: Context, code: String) {
-    val clip = ClipData.newPlainText("code", code)
-    if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) {
-        clip.description.extras = PersistableBundle().apply {
-            putBoolean(ClipDescription.EXTRA_IS_SENSITIVE, true)
-        }
-    }
-    context.getSystemService(ClipboardManager::class.java).setPrimaryClip(clip)
+    SensitiveClipboard.copy(context, code)
+    // Android 13+ confirms a copy itself.
     if (Build.VERSION.SDK_INT < Build.VERSION_CODES.TIRAMISU) {
         Toast.makeText(context, "Copied", Toast.LENGTH_SHORT).show()
     }

@@ -1,3 +1,4 @@
+// Adding accounts: camera QR scan, QR image from the photo picker, pasted link, and the confirm dialog.
 @file:OptIn(ExperimentalMaterial3Api::class)
 
 package org.authcore.app.ui
@@ -198,6 +199,7 @@ fun EnrollmentDialog(vm: MainViewModel, pending: PendingEnrollment) {
         onDismissRequest = { if (!vm.busy) vm.cancelEnrollment() },
         title = { Text(if (preview.accounts.size == 1) "Add this account?" else "Add ${preview.accounts.size} accounts?") },
         text = {
+            FilterObscuredTouches()
             Column(Modifier.verticalScroll(rememberScrollState()), verticalArrangement = Arrangement.spacedBy(8.dp)) {
                 preview.batch?.let { Text("QR code ${it.index + 1u} of ${it.size}") }
                 preview.accounts.forEach { a ->

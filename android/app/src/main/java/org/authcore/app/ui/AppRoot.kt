@@ -1,3 +1,4 @@
+// The UI's root: open failure, PIN gate, screen switch, shared PIN widgets.
 package org.authcore.app.ui
 
 import androidx.activity.compose.BackHandler
@@ -9,16 +10,23 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.material3.AlertDialog
+import androidx.compose.material3.Button
 import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Surface
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.DisposableEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.mutableStateListOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalView
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.compose.ui.unit.dp
@@ -26,12 +34,14 @@ import androidx.fragment.app.FragmentActivity
 import org.authcore.app.MainViewModel
 import org.authcore.app.Screen
 
-/** Gate: nothing but the PIN screen while the vault is locked. */
+/** Gate: the open error, or nothing but the PIN screen while the vault is locked. */
 @Composable
 fun AppRoot(vm: MainViewModel, activity: FragmentActivity) {
     Surface(Modifier.fillMaxSize()) {
         val lock = vm.lockState
+        val openError = vm.openError
         when {
+            openError != null -> OpenFailedScreen(vm, openError)
             lock == null -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) {
                 CircularProgressIndicator()
             }
@@ -58,6 +68,73 @@ fun AppRoot(vm: MainViewModel, activity: FragmentActivity) {
                 text = { Text(text) },
             )
         }
+    }
+}
+
+/**
+ * The vault could not be opened (for example a keystore fault). Retry opens again; Start
+ * over discards the vault and its device key, after two confirmations.
+ */
+@Composable
+private fun OpenFailedScreen(vm: MainViewModel, error: String) {
+    var confirmStep by remember { mutableIntStateOf(0) }
+    Column(
+        Modifier.fillMaxSize().padding(24.dp),
+        verticalArrangement = Arrangement.spacedBy(16.dp, Alignment.CenterVertically),
+        horizontalAlignment = Alignment.CenterHorizontally,
+    ) {
+        Text("The vault could not be opened", style = MaterialTheme.typography.headlineSmall)
+        Text(error, color = MaterialTheme.colorScheme.error)
+        Text(
+            "Your accounts are still on this phone. Try again, for example after restarting the phone.",
+            style = MaterialTheme.typography.bodySmall,
+        )
+        Button(onClick = { vm.retryOpen() }) { Text("Retry") }
+        TextButton(onClick = { confirmStep = 1 }) { Text("Start over…") }
+    }
+    when (confirmStep) {
+        1 -> AlertDialog(
+            onDismissRequest = { confirmStep = 0 },
+            title = { Text("Start over?") },
+            text = {
+                Text(
+                    "This deletes the vault on this phone: every account, push token and PIN in it. " +
+                        "Only do this if Retry keeps failing.",
+                )
+            },
+            confirmButton = { TextButton(onClick = { confirmStep = 2 }) { Text("Continue") } },
+            dismissButton = { TextButton(onClick = { confirmStep = 0 }) { Text("Cancel") } },
+        )
+        2 -> AlertDialog(
+            onDismissRequest = { confirmStep = 0 },
+            title = { Text("Delete everything?") },
+            text = {
+                Text(
+                    "This cannot be undone. You will have to add every account again, and the servers " +
+                        "of your push tokens will need new enrollments.",
+                )
+            },
+            confirmButton = {
+                TextButton(onClick = {
+                    confirmStep = 0
+                    vm.startOverAfterFailedOpen()
+                }) { Text("Delete and start over") }
+            },
+            dismissButton = { TextButton(onClick = { confirmStep = 0 }) { Text("Cancel") } },
+        )
+    }
+}
+
+/**
+ * Tapjacking guard for a dialog: a Compose dialog is its own window, outside the
+ * activity's decor view that SecureActivity already protects.
+ */
+@Composable
+fun FilterObscuredTouches() {
+    val view = LocalView.current
+    DisposableEffect(view) {
+        view.rootView.filterTouchesWhenObscured = true
+        onDispose { }
     }
 }
 
@@ -90,6 +167,7 @@ fun PinDialog(
         onDismissRequest = onDismiss,
         title = { Text(title) },
         text = {
+            FilterObscuredTouches()
             Column(verticalArrangement = Arrangement.spacedBy(8.dp)) {
                 labels.forEachIndexed { i, label ->
                     PinField(values[i], { values[i] = it }, label)

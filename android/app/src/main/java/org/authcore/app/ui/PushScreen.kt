@@ -1,10 +1,10 @@
+// The sign-in requests screen: every pending challenge, every number option, Decline and decline reasons.
 @file:OptIn(ExperimentalMaterial3Api::class)
 
 package org.authcore.app.ui
 
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
-import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
@@ -29,6 +29,9 @@ import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.unit.dp
+import androidx.lifecycle.Lifecycle
+import androidx.lifecycle.compose.LocalLifecycleOwner
+import androidx.lifecycle.repeatOnLifecycle
 import kotlinx.coroutines.delay
 import org.authcore.PushChallenge
 import org.authcore.app.MainViewModel
@@ -38,11 +41,15 @@ import org.authcore.app.Screen
 @Composable
 fun PushScreen(vm: MainViewModel) {
     var now by remember { mutableLongStateOf(System.currentTimeMillis() / 1000) }
-    LaunchedEffect(Unit) {
-        vm.loadPending()
-        while (true) {
-            delay(1000)
-            now = System.currentTimeMillis() / 1000
+    LaunchedEffect(Unit) { vm.loadPending() }
+    // The countdown only runs while the activity is at least STARTED.
+    val lifecycleOwner = LocalLifecycleOwner.current
+    LaunchedEffect(lifecycleOwner) {
+        lifecycleOwner.repeatOnLifecycle(Lifecycle.State.STARTED) {
+            while (true) {
+                now = System.currentTimeMillis() / 1000
+                delay(1000)
+            }
         }
     }
     Scaffold(
@@ -104,10 +111,11 @@ private fun ChallengeCard(
             Text(challenge.question, style = MaterialTheme.typography.bodyLarge)
             Text("Expires in ${secondsLeft}s", style = MaterialTheme.typography.bodySmall)
             if (challenge.presenceOptions.isNotEmpty()) {
+                // Number matching: every option, however many (a notification shows at most three).
                 Text("Tap the option shown on the sign-in screen:", style = MaterialTheme.typography.bodySmall)
-                Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-                    challenge.presenceOptions.forEach { option ->
-                        Button(enabled = enabled, onClick = { onApprove(option) }) { Text(option) }
+                challenge.presenceOptions.forEach { option ->
+                    Button(enabled = enabled, onClick = { onApprove(option) }, modifier = Modifier.fillMaxWidth()) {
+                        Text(option)
                     }
                 }
             } else {

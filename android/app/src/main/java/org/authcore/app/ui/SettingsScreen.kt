@@ -1,3 +1,4 @@
+// Settings: PIN, biometric unlock, the app's own lock policy (idle timeout, background grace) and pending push-token updates.
 @file:OptIn(ExperimentalMaterial3Api::class)
 
 package org.authcore.app.ui
@@ -8,23 +9,28 @@ import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.selection.selectable
+import androidx.compose.foundation.selection.selectableGroup
 import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.HorizontalDivider
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
+import androidx.compose.material3.RadioButton
 import androidx.compose.material3.Scaffold
 import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.semantics.Role
 import androidx.compose.ui.unit.dp
 import androidx.fragment.app.FragmentActivity
 import org.authcore.app.BiometricKeyImpl
@@ -33,12 +39,41 @@ import org.authcore.app.Screen
 
 private enum class PinAction { SET, CHANGE, REMOVE }
 
-/** PIN set/change/remove, biometric unlock on/off, lock now. Policy is enforced by the core. */
+/** Lock after inactivity: the app's choices (a server may require less). */
+private val idleChoices: List<Pair<ULong?, String>> = listOf(
+    null to "Never",
+    60uL to "After 1 minute",
+    300uL to "After 5 minutes",
+    900uL to "After 15 minutes",
+)
+
+/** Lock after leaving the app: the app's choices (a server may require less). */
+private val graceChoices: List<Pair<ULong, String>> = listOf(
+    0uL to "Immediately",
+    30uL to "After 30 seconds",
+    60uL to "After 1 minute",
+    300uL to "After 5 minutes",
+)
+
+private fun durationText(seconds: ULong): String = when {
+    seconds == 0uL -> "immediately"
+    seconds < 60uL -> "after $seconds s"
+    seconds % 60uL == 0uL -> "after ${seconds / 60uL} min"
+    else -> "after $seconds s"
+}
+
+/**
+ * PIN set/change/remove, biometric unlock on/off, the app's own lock policy, lock now,
+ * and the servers still waiting for a new push token. The core enforces every rule and
+ * the effective policy (the strictest of the app's and every server's); this screen
+ * shows the core's answers.
+ */
 @Composable
 fun SettingsScreen(vm: MainViewModel, activity: FragmentActivity) {
     val lock = vm.lockState ?: return
     var pinAction by remember { mutableStateOf<PinAction?>(null) }
     val biometricAvailable = remember { BiometricKeyImpl.isAvailable(activity) }
+    LaunchedEffect(Unit) { vm.loadSettings() }
 
     Scaffold(
         topBar = {
@@ -92,19 +127,10 @@ fun SettingsScreen(vm: MainViewModel, activity: FragmentActivity) {
             }
 
             HorizontalDivider()
-            Text("Lock policy", style = MaterialTheme.typography.titleMedium)
-            val policy = lock.policy
-            Text(
-                listOfNotNull(
-                    policy.idleTimeoutSeconds?.let { "Locks after $it s without activity" },
-                    if (policy.wipeAfterAttempts > 0u) "Erases the vault after ${policy.wipeAfterAttempts} wrong PINs" else null,
-                    if (policy.minPinLength > 0u) "PIN length at least ${policy.minPinLength}" else null,
-                ).joinToString("\n").ifEmpty { "No restrictions" },
-                style = MaterialTheme.typography.bodySmall,
-            )
-            if (lock.hasPin) {
-                OutlinedButton(onClick = { vm.lockNow() }, modifier = Modifier.fillMaxWidth()) { Text("Lock now") }
-            }
+            LockPolicySection(vm)
+
+            HorizontalDivider()
+            PushTokenSection(vm)
         }
     }
 
@@ -122,5 +148,103 @@ fun SettingsScreen(vm: MainViewModel, activity: FragmentActivity) {
             pinAction = null
         })
         null -> Unit
+    }
+}
+
+/** The app's own idle timeout and background grace (`setAppPolicy`), and what is in force. */
+@Composable
+private fun LockPolicySection(vm: MainViewModel) {
+    val lock = vm.lockState ?: return
+    val effective = lock.policy
+    val own = vm.appPolicy
+
+    Text("Lock", style = MaterialTheme.typography.titleMedium)
+    if (own == null) {
+        Text("Loading…", style = MaterialTheme.typography.bodySmall)
+        return
+    }
+
+    Text("When the app is not used", style = MaterialTheme.typography.bodyLarge)
+    ChoiceGroup(idleChoices, own.idleTimeoutSeconds, enabled = true) { vm.setIdleTimeout(it) }
+    if (!lock.hasPin) {
+        Text("Locking needs an app PIN.", style = MaterialTheme.typography.bodySmall)
+    }
+    val ownIdle = own.idleTimeoutSeconds
+    effective.idleTimeoutSeconds?.let { inForce ->
+        if (ownIdle == null || inForce < ownIdle) {
+            Text("A server requires locking ${durationText(inForce)} without use.", style = MaterialTheme.typography.bodySmall)
+        }
+    }
+
+    Text("When you leave the app or the screen turns off", style = MaterialTheme.typography.bodyLarge)
+    ChoiceGroup(graceChoices, own.backgroundGraceSeconds, enabled = true) { vm.setBackgroundGrace(it) }
+    if (effective.backgroundGraceSeconds < own.backgroundGraceSeconds) {
+        Text(
+            "A server requires locking ${durationText(effective.backgroundGraceSeconds)} after you leave the app.",
+            style = MaterialTheme.typography.bodySmall,
+        )
+    }
+
+    vm.policyError?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+
+    Text(
+        listOfNotNull(
+            if (effective.wipeAfterAttempts > 0u) "Erases the vault after ${effective.wipeAfterAttempts} wrong PINs" else null,
+            if (effective.minPinLength > 0u) "PIN length at least ${effective.minPinLength}" else null,
+        ).joinToString("\n"),
+        style = MaterialTheme.typography.bodySmall,
+    )
+    if (lock.hasPin) {
+        OutlinedButton(onClick = { vm.lockNow() }, modifier = Modifier.fillMaxWidth()) { Text("Lock now") }
+    }
+}
+
+/** Servers that have not taken this phone's new push token yet (the queue is in the vault). */
+@Composable
+private fun PushTokenSection(vm: MainViewModel) {
+    Text("Push token", style = MaterialTheme.typography.titleMedium)
+    val pending = vm.pendingTokenUpdates
+    if (pending.isEmpty()) {
+        Text("Every server has this phone's current push token.", style = MaterialTheme.typography.bodySmall)
+        return
+    }
+    Text(
+        if (pending.size == 1) "1 server still needs the new push token." else "${pending.size} servers still need the new push token.",
+        style = MaterialTheme.typography.bodyMedium,
+    )
+    pending.forEach { update ->
+        Text(
+            "${update.serial}: " + (update.lastError ?: "not sent yet") +
+                if (update.attempts > 0u) " (${update.attempts} attempts)" else "",
+            style = MaterialTheme.typography.bodySmall,
+        )
+    }
+    OutlinedButton(
+        enabled = !vm.retryingTokenUpdates,
+        onClick = { vm.retryTokenUpdatesNow() },
+        modifier = Modifier.fillMaxWidth(),
+    ) { Text(if (vm.retryingTokenUpdates) "Sending…" else "Retry now") }
+}
+
+@Composable
+private fun <T> ChoiceGroup(choices: List<Pair<T, String>>, selected: T, enabled: Boolean, onSelect: (T) -> Unit) {
+    Column(Modifier.selectableGroup()) {
+        choices.forEach { (value, label) ->
+            Row(
+                Modifier
+                    .fillMaxWidth()
+                    .selectable(
+                        selected = value == selected,
+                        enabled = enabled,
+                        role = Role.RadioButton,
+                        onClick = { if (value != selected) onSelect(value) },
+                    )
+                    .padding(vertical = 4.dp),
+                verticalAlignment = Alignment.CenterVertically,
+            ) {
+                RadioButton(selected = value == selected, onClick = null, enabled = enabled)
+                Text(label, Modifier.padding(start = 8.dp))
+            }
+        }
     }
 }

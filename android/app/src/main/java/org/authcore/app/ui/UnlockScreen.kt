@@ -1,3 +1,4 @@
+// The PIN pad (unlock) and the first-PIN screen; the window they live in filters obscured touches (SecureActivity).
 package org.authcore.app.ui
 
 import androidx.compose.foundation.layout.Arrangement
