@@ -118,6 +118,9 @@ fn print_preview(out: &mut dyn Write, p: &EnrollmentPreview) -> anyhow::Result<(
     for w in &p.warnings {
         writeln!(out, "  warning: {w}")?;
     }
+    for c in &p.lock_changes {
+        writeln!(out, "  lock change: {}", c.description)?;
+    }
     if let Some(b) = p.batch {
         if b.size > 1 {
             writeln!(

@@ -133,7 +133,10 @@ impl Engine {
         };
         match engine.db.state()? {
             None => engine.initialise()?,
-            Some(state) if state.wiped => engine.wiped = true,
+            Some(state) if state.wiped => {
+                engine.wiped = true;
+                engine.finish_wipe();
+            }
             Some(state) => {
                 let dk = engine.device_key()?;
                 let ddk = crypto::derive_device_data_key(&dk)?;
@@ -154,10 +157,9 @@ impl Engine {
                     }
                 }
                 engine.device_data_key = Some(ddk);
-                let policy = engine.effective_policy()?;
                 if state.pin_salt.is_some() {
                     // A crash between the last counter commit and the wipe: finish it.
-                    if state.failed_attempts >= policy.wipe_after_attempts {
+                    if state.failed_attempts >= engine.wipe_limit(&state)? {
                         engine.wipe_all()?;
                         return Ok(engine);
                     }
@@ -230,29 +232,18 @@ impl Engine {
 
     /// The app's own policy.
     pub fn app_policy(&self) -> Result<LockPolicy> {
-        let s = self.state()?;
-        Ok(serde_json::from_str(&s.app_policy_json).unwrap_or_default())
+        Ok(app_policy_of(&self.state()?))
     }
 
     /// The strictest of the app's policy and every account's requirements.
     pub fn effective_policy(&self) -> Result<LockPolicy> {
-        let app = self.app_policy()?;
-        let strictest_account: AccountLockPolicy = self.db.conn_ref().query_row(
-            "SELECT COALESCE(MAX(lock_require_pin), 0), MIN(lock_wipe_after),
-                    MIN(lock_idle_seconds), MAX(lock_min_pin_length),
-                    MIN(lock_background_seconds) FROM accounts",
-            [],
-            |r| {
-                Ok(AccountLockPolicy {
-                    require_pin: r.get(0)?,
-                    wipe_after: r.get(1)?,
-                    idle_seconds: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
-                    min_pin_length: r.get(3)?,
-                    background_seconds: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
-                })
-            },
-        )?;
-        Ok(app.with_account(&strictest_account))
+        effective_policy_in(self.db.conn_ref(), &self.state()?)
+    }
+
+    /// Consecutive wrong PINs that wipe the vault now: the policy's, but never below
+    /// the floor a policy change left while wrong PINs were counted.
+    pub(crate) fn wipe_limit(&self, state: &VaultState) -> Result<u32> {
+        wipe_limit_in(self.db.conn_ref(), state)
     }
 
     /// Sets the app's own policy. Requiring a PIN (or an idle timeout) needs a PIN.
@@ -264,10 +255,16 @@ impl Engine {
             return Err(Error::PinRequired);
         }
         let json = serde_json::to_string(&policy).map_err(|e| Error::Internal(e.to_string()))?;
-        self.db.conn().execute(
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
             "UPDATE vault_state SET app_policy = ?1 WHERE id = 1",
             [json],
         )?;
+        vault::protect_counted_attempts(&tx)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -413,8 +410,8 @@ impl Engine {
             has_pin,
             locked,
             seconds_until_auto_lock,
-            attempts_left: policy
-                .wipe_after_attempts
+            attempts_left: self
+                .wipe_limit(&state)?
                 .saturating_sub(state.failed_attempts),
             policy,
             biometric_enabled: state.biometric_wrapped_vault_key.is_some(),
@@ -422,41 +419,72 @@ impl Engine {
         })
     }
 
-    /// Commits one more failed attempt *before* the unwrap is tried; returns the count.
-    pub(crate) fn register_attempt(&mut self) -> Result<u32> {
+    /// The attempt counter's transaction, committed *before* any unwrap is tried: reads
+    /// the state, the PIN parameters and the limit inside it (so two processes on one
+    /// vault cannot both evaluate the last allowed attempt), refuses once the limit is
+    /// reached, and otherwise counts this attempt.
+    fn begin_attempt(&mut self) -> Result<Attempt> {
         let tx = self
             .db
             .conn()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state = vault::read_state(&tx)?
+            .ok_or_else(|| Error::Storage("the vault state row is missing".into()))?;
+        if state.wiped {
+            return Ok(Attempt::Wiped);
+        }
+        if state.pin_salt.is_none() || state.pin_iterations.is_none() {
+            return Err(Error::InvalidArgument("no PIN is set".into()));
+        }
+        let limit = wipe_limit_in(&tx, &state)?;
+        if state.failed_attempts >= limit {
+            return Ok(Attempt::LimitReached);
+        }
         tx.execute(
             "UPDATE vault_state SET failed_attempts = failed_attempts + 1 WHERE id = 1",
             [],
         )?;
-        let n: u32 = tx.query_row(
-            "SELECT failed_attempts FROM vault_state WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )?;
         tx.commit()?;
-        Ok(n)
+        Ok(Attempt::Evaluate {
+            count: state.failed_attempts + 1,
+            state: Box::new(state),
+            limit,
+        })
     }
 
     /// Checks `pin` by unwrapping the vault key, with the attempt counter and the wipe.
-    /// On success the vault is unlocked and the counter reset.
+    /// On success the vault is unlocked and the counter reset. At the limit the answer
+    /// is always `Wiped`, whatever part of the wipe failed (open and `start_over` finish
+    /// it).
     fn verify_pin(&mut self, pin: &str) -> Result<Key256> {
         self.require_not_wiped()?;
-        let state = self.state()?;
-        let (Some(salt), Some(iterations)) = (state.pin_salt.clone(), state.pin_iterations) else {
+        let (state, count, limit) = match self.begin_attempt()? {
+            Attempt::Evaluate {
+                state,
+                count,
+                limit,
+            } => (state, count, limit),
+            Attempt::LimitReached => {
+                let _ = self.wipe_all();
+                return Err(Error::Wiped);
+            }
+            Attempt::Wiped => {
+                self.forget_vault_key();
+                self.device_data_key = None;
+                self.wiped = true;
+                return Err(Error::Wiped);
+            }
+        };
+        let (Some(salt), Some(iterations)) = (state.pin_salt.as_deref(), state.pin_iterations)
+        else {
             return Err(Error::InvalidArgument("no PIN is set".into()));
         };
-        let policy = self.effective_policy()?;
-        let count = self.register_attempt()?;
         let dk = self.device_key()?;
-        let pin_key = crypto::pin_key(pin, &salt, iterations)?;
+        let pin_key = crypto::pin_key(pin, salt, iterations)?;
         match unwrap_vault_key(&state, &dk, Some(&pin_key)) {
             Ok(vk) => {
                 self.db.conn().execute(
-                    "UPDATE vault_state SET failed_attempts = 0 WHERE id = 1",
+                    "UPDATE vault_state SET failed_attempts = 0, wipe_floor = NULL WHERE id = 1",
                     [],
                 )?;
                 self.vault_key = Some(vk.clone());
@@ -465,16 +493,13 @@ impl Engine {
                 self.touch();
                 Ok(vk)
             }
-            Err(Error::Decrypt) => {
-                if count >= policy.wipe_after_attempts {
-                    self.wipe_all()?;
-                    Err(Error::Wiped)
-                } else {
-                    Err(Error::WrongPin {
-                        attempts_left: policy.wipe_after_attempts - count,
-                    })
-                }
+            Err(Error::Decrypt) if count >= limit => {
+                let _ = self.wipe_all();
+                Err(Error::Wiped)
             }
+            Err(Error::Decrypt) => Err(Error::WrongPin {
+                attempts_left: limit - count,
+            }),
             Err(other) => Err(other),
         }
     }
@@ -482,7 +507,15 @@ impl Engine {
     /// Unlocks with the PIN.
     pub fn unlock(&mut self, pin: &str) -> Result<()> {
         self.require_not_wiped()?;
-        if !self.has_pin()? {
+        let state = self.state()?;
+        if state.wiped {
+            // Another connection (another process) wiped the vault.
+            self.forget_vault_key();
+            self.device_data_key = None;
+            self.wiped = true;
+            return Err(Error::Wiped);
+        }
+        if state.pin_salt.is_none() {
             return Ok(());
         }
         self.verify_pin(pin).map(|_| ())
@@ -516,7 +549,7 @@ impl Engine {
     pub(crate) fn store_wrap(tx: &rusqlite::Transaction<'_>, w: &PinWrap) -> Result<()> {
         tx.execute(
             "UPDATE vault_state SET wrapped_vault_key = ?1, kek_salt = ?2, pin_salt = ?3,
-                 pin_iterations = ?4, failed_attempts = 0,
+                 pin_iterations = ?4, failed_attempts = 0, wipe_floor = NULL,
                  biometric_wrapped_vault_key = CASE WHEN ?3 IS NULL THEN NULL ELSE biometric_wrapped_vault_key END
              WHERE id = 1",
             params![w.wrapped, w.kek_salt, w.pin_salt, w.iterations],
@@ -583,14 +616,31 @@ impl Engine {
 
     /// Wipes all provisioned data, then deletes the device key. Afterwards every call
     /// answers `Wiped` until `start_over`.
+    ///
+    /// A device key the keystore fails to delete does not fail the wipe: the data it
+    /// protected is gone, every later open tries the deletion again, and `start_over`
+    /// must delete it before it creates a new key.
     pub fn wipe_all(&mut self) -> Result<()> {
         self.forget_vault_key();
         self.device_data_key = None;
         self.wiped = true;
         self.accounts_changed();
         self.db.wipe()?;
-        self.keystore.delete_device_key()?;
+        let _ = self.keystore.delete_device_key();
         Ok(())
+    }
+
+    /// At the open of a wiped vault: finishes whatever the wipe left undone (rows, if
+    /// the process died inside it; the device key, if its deletion failed). Best effort:
+    /// the vault answers `Wiped` either way.
+    fn finish_wipe(&mut self) {
+        if vault::has_provisioned_data(self.db.conn_ref()).unwrap_or(true) {
+            let _ = self.db.wipe();
+        } else {
+            // The process may have died between the wipe's commit and its VACUUM.
+            let _ = self.db.scrub_files();
+        }
+        let _ = self.keystore.delete_device_key();
     }
 
     /// After a wipe: a fresh, empty vault under a new device key.
@@ -600,6 +650,8 @@ impl Engine {
                 "start_over is only for a wiped vault".into(),
             ));
         }
+        // Never reuse the old device key: delete it first, and stop if that fails.
+        self.keystore.delete_device_key()?;
         self.initialise()?;
         self.touch();
         Ok(())
@@ -648,10 +700,14 @@ impl Engine {
         let state = self.state()?;
         let blob = state
             .biometric_wrapped_vault_key
+            .clone()
             .ok_or_else(|| Error::InvalidArgument("biometric unlock is not enabled".into()))?;
-        let policy = self.effective_policy()?;
-        if state.failed_attempts >= policy.wipe_after_attempts {
-            self.wipe_all()?;
+        if state.wiped {
+            self.wiped = true;
+            return Err(Error::Wiped);
+        }
+        if state.failed_attempts >= self.wipe_limit(&state)? {
+            let _ = self.wipe_all();
             return Err(Error::Wiped);
         }
         let (canary, platform) = split_biometric_blob(&blob)?;
@@ -864,6 +920,54 @@ pub(crate) struct PinWrap {
     kek_salt: Vec<u8>,
     pin_salt: Option<Vec<u8>>,
     iterations: Option<u32>,
+}
+
+/// The app's own policy as stored in `state`.
+fn app_policy_of(state: &VaultState) -> LockPolicy {
+    serde_json::from_str(&state.app_policy_json).unwrap_or_default()
+}
+
+/// The strictest of the app's policy and every account's requirements, read through
+/// `conn` (a connection or an open transaction).
+fn effective_policy_in(conn: &rusqlite::Connection, state: &VaultState) -> Result<LockPolicy> {
+    let strictest_account: AccountLockPolicy = conn.query_row(
+        "SELECT COALESCE(MAX(lock_require_pin), 0), MIN(lock_wipe_after),
+                MIN(lock_idle_seconds), MAX(lock_min_pin_length),
+                MIN(lock_background_seconds) FROM accounts",
+        [],
+        |r| {
+            Ok(AccountLockPolicy {
+                require_pin: r.get(0)?,
+                wipe_after: r.get(1)?,
+                idle_seconds: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                min_pin_length: r.get(3)?,
+                background_seconds: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+            })
+        },
+    )?;
+    Ok(app_policy_of(state).with_account(&strictest_account))
+}
+
+/// The wipe limit in force: the policy's, never below the stored floor.
+fn wipe_limit_in(conn: &rusqlite::Connection, state: &VaultState) -> Result<u32> {
+    let policy = effective_policy_in(conn, state)?;
+    Ok(policy
+        .wipe_after_attempts
+        .max(state.wipe_floor.unwrap_or(0)))
+}
+
+/// What the attempt counter's transaction decided.
+enum Attempt {
+    /// Counted (committed): evaluate the PIN. `count` includes this attempt.
+    Evaluate {
+        state: Box<VaultState>,
+        count: u32,
+        limit: u32,
+    },
+    /// The limit was already reached (by this or another process): wipe, evaluate nothing.
+    LimitReached,
+    /// Another process already wiped the vault.
+    Wiped,
 }
 
 /// A unix time as the unsigned seconds OTP needs.

@@ -6,6 +6,7 @@ use crate::crypto::{self, Key256};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::links::{self, AccountLockPolicy, Batch, OtpEntry, ParsedLink};
+use crate::lock::LockPolicy;
 use crate::otp::{self, AccountKind, Algorithm};
 use crate::vault::{self, AccountRow, Db};
 use rusqlite::TransactionBehavior;
@@ -35,6 +36,8 @@ pub struct Preview {
     pub batch: Option<Batch>,
     /// The link requires a PIN and none is set: call `add_with_pin`.
     pub requires_pin: bool,
+    /// Every change the link would make to the lock in force.
+    pub lock_changes: Vec<crate::lock::LockChange>,
 }
 
 /// What `add` stored.
@@ -102,8 +105,37 @@ impl Engine {
         Ok(false)
     }
 
-    /// Parses `link` and reports what `add` would store. Changes nothing.
+    /// Parses `link` and reports what `add` would store, with every change it would
+    /// make to the lock in force. Changes nothing.
     pub fn preview(&mut self, link: &str) -> Result<Preview> {
+        let mut p = self.preview_accounts(link)?;
+        let state = self.state()?;
+        let before = self.effective_policy()?;
+        let after = p
+            .items
+            .iter()
+            .fold(before, |acc, i| acc.with_account(&i.policy));
+        let limit_now = self.wipe_limit(&state)?;
+        // What `add` does (`vault::protect_counted_attempts`): while wrong PINs are
+        // counted, the new limit never goes below that count + 1.
+        let mut floor = state.wipe_floor.unwrap_or(0);
+        if state.failed_attempts > 0 {
+            floor = floor.max(state.failed_attempts + 1);
+        }
+        p.lock_changes = crate::lock::lock_changes(
+            &LockPolicy {
+                wipe_after_attempts: limit_now,
+                ..before
+            },
+            &LockPolicy {
+                wipe_after_attempts: after.wipe_after_attempts.max(floor),
+                ..after
+            },
+        );
+        Ok(p)
+    }
+
+    fn preview_accounts(&mut self, link: &str) -> Result<Preview> {
         let vk = self.require_unlocked()?;
         let has_pin = self.has_pin()?;
         let now = self.clock.now_unix_seconds();
@@ -138,6 +170,7 @@ impl Engine {
                     warnings,
                     batch,
                     requires_pin,
+                    lock_changes: Vec::new(),
                 })
             }
             ParsedLink::Push {
@@ -167,6 +200,7 @@ impl Engine {
                     warnings,
                     batch: None,
                     requires_pin: enrollment.policy.require_pin && !has_pin,
+                    lock_changes: Vec::new(),
                 })
             }
         }
@@ -305,6 +339,8 @@ impl Engine {
             Db::insert_account(&tx, r)?;
         }
         extra(&tx)?;
+        // New accounts may lower the wipe limit: never below the failures counted + 1.
+        crate::vault::protect_counted_attempts(&tx)?;
         if let Some(w) = &pin_wrap {
             Engine::store_wrap(&tx, w)?;
         }

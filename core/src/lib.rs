@@ -19,7 +19,7 @@ mod vault;
 pub use api::*;
 pub use engine::KdfSettings;
 pub use error::{AuthenticatorError, KeystoreError};
-pub use lock::LockPolicy;
+pub use lock::{LockChange, LockPolicy, LockSetting};
 pub use otp::{AccountKind, Algorithm};
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 pub use platform::OsKeystore;

@@ -110,6 +110,103 @@ impl LockPolicy {
     }
 }
 
+/// A lock setting a link (or a settings change) would change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LockSetting {
+    /// An app PIN becomes required.
+    RequirePin,
+    /// Consecutive wrong PINs before the wipe.
+    WipeAfterAttempts,
+    /// Idle seconds before the PIN is asked again.
+    IdleTimeout,
+    /// Minimum PIN length.
+    MinPinLength,
+    /// Seconds the vault stays unlocked once the app left the screen.
+    BackgroundGrace,
+}
+
+/// One change to the lock in force, for the enrollment preview.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LockChange {
+    /// Which setting.
+    pub setting: LockSetting,
+    /// Its value now (`None`: off / never; booleans as 0 or 1).
+    pub current: Option<u64>,
+    /// Its value after the change.
+    pub proposed: Option<u64>,
+    /// One line for the user, e.g. "the vault will be wiped after 3 wrong PINs (now 10)".
+    pub description: String,
+}
+
+/// Every field in which `after` differs from `before`, described for the user.
+pub fn lock_changes(before: &LockPolicy, after: &LockPolicy) -> Vec<LockChange> {
+    let mut out = Vec::new();
+    if before.require_pin != after.require_pin {
+        out.push(LockChange {
+            setting: LockSetting::RequirePin,
+            current: Some(u64::from(before.require_pin)),
+            proposed: Some(u64::from(after.require_pin)),
+            description: if after.require_pin {
+                "an app PIN will be required".into()
+            } else {
+                "an app PIN will no longer be required".into()
+            },
+        });
+    }
+    if before.wipe_after_attempts != after.wipe_after_attempts {
+        out.push(LockChange {
+            setting: LockSetting::WipeAfterAttempts,
+            current: Some(u64::from(before.wipe_after_attempts)),
+            proposed: Some(u64::from(after.wipe_after_attempts)),
+            description: format!(
+                "all accounts will be wiped after {} wrong PINs in a row (now {})",
+                after.wipe_after_attempts, before.wipe_after_attempts
+            ),
+        });
+    }
+    if before.idle_timeout_seconds != after.idle_timeout_seconds {
+        let show = |v: Option<u64>| v.map_or("never".to_string(), |s| format!("after {s} s"));
+        out.push(LockChange {
+            setting: LockSetting::IdleTimeout,
+            current: before.idle_timeout_seconds,
+            proposed: after.idle_timeout_seconds,
+            description: format!(
+                "the app will lock when idle {} (now {})",
+                show(after.idle_timeout_seconds),
+                show(before.idle_timeout_seconds)
+            ),
+        });
+    }
+    if before.min_pin_length != after.min_pin_length {
+        out.push(LockChange {
+            setting: LockSetting::MinPinLength,
+            current: Some(u64::from(before.min_pin_length)),
+            proposed: Some(u64::from(after.min_pin_length)),
+            description: format!(
+                "the PIN must have at least {} digits (now {})",
+                after.min_pin_length, before.min_pin_length
+            ),
+        });
+    }
+    if before.background_grace_seconds != after.background_grace_seconds {
+        let show = |s: u64| match s {
+            0 => "as soon as it leaves the screen".to_string(),
+            s => format!("{s} s after it leaves the screen"),
+        };
+        out.push(LockChange {
+            setting: LockSetting::BackgroundGrace,
+            current: Some(before.background_grace_seconds),
+            proposed: Some(after.background_grace_seconds),
+            description: format!(
+                "the app will lock {} (now {})",
+                show(after.background_grace_seconds),
+                show(before.background_grace_seconds)
+            ),
+        });
+    }
+    out
+}
+
 /// Checks a proposed PIN: digits only, `min_len..=16` long. The message never
 /// contains the PIN.
 pub fn validate_pin(pin: &str, min_len: u8) -> Result<()> {
@@ -175,6 +272,41 @@ mod tests {
         .unwrap();
         assert_eq!(old.background_grace_seconds, 0);
         assert_eq!(old.wipe_after_attempts, 5);
+    }
+
+    #[test]
+    fn lock_changes_lists_every_changed_field() {
+        let before = LockPolicy {
+            background_grace_seconds: 300,
+            ..LockPolicy::default()
+        };
+        assert!(lock_changes(&before, &before).is_empty());
+        let after = before.with_account(&AccountLockPolicy {
+            require_pin: true,
+            wipe_after: Some(3),
+            idle_seconds: Some(60),
+            min_pin_length: Some(6),
+            background_seconds: Some(0),
+        });
+        let c = lock_changes(&before, &after);
+        let settings: Vec<_> = c.iter().map(|c| c.setting).collect();
+        assert_eq!(
+            settings,
+            [
+                LockSetting::RequirePin,
+                LockSetting::WipeAfterAttempts,
+                LockSetting::IdleTimeout,
+                LockSetting::MinPinLength,
+                LockSetting::BackgroundGrace
+            ]
+        );
+        assert_eq!((c[1].current, c[1].proposed), (Some(10), Some(3)));
+        assert!(
+            c[1].description.contains("after 3 wrong PINs"),
+            "{}",
+            c[1].description
+        );
+        assert_eq!((c[2].current, c[2].proposed), (None, Some(60)));
     }
 
     #[test]

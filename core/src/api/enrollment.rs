@@ -60,6 +60,9 @@ pub struct EnrollmentPreview {
     pub batch: Option<BatchInfo>,
     /// A PIN must be chosen first: call `add_with_pin`.
     pub requires_pin: bool,
+    /// Every change the link would make to the lock in force (wipe threshold, idle
+    /// timeout, PIN length, PIN required, background lock): show them before `add`.
+    pub lock_changes: Vec<crate::lock::LockChange>,
 }
 
 /// What `add` stored.
@@ -96,6 +99,7 @@ fn to_preview(p: Preview) -> EnrollmentPreview {
         warnings: p.warnings,
         batch: p.batch.map(to_batch),
         requires_pin: p.requires_pin,
+        lock_changes: p.lock_changes,
     }
 }
 

@@ -29,6 +29,9 @@ pub struct VaultState {
     /// A canary sealed under the device-data key: tells a wrong device key apart from a
     /// wrong PIN, so a keystore mix-up never burns PIN attempts.
     pub device_key_check: Option<Vec<u8>>,
+    /// The wipe limit never goes below this (set when a policy changes while wrong PINs
+    /// are counted; cleared with the counter).
+    pub wipe_floor: Option<u32>,
 }
 
 impl std::fmt::Debug for VaultState {
@@ -164,6 +167,57 @@ fn challenge_from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
 
 const CHALLENGE_COLUMNS: &str = "nonce, account_id, title, question, presence_options, decline_reasons, url, sslverify, source, received_at, expires_at, state";
 
+/// Reads the vault state row through `conn` (a connection or an open transaction).
+pub fn read_state(conn: &Connection) -> Result<Option<VaultState>> {
+    Ok(conn
+        .query_row(
+            "SELECT wrapped_vault_key, kek_salt, pin_salt, pin_iterations, failed_attempts,
+                    app_policy, wiped, biometric_wrapped_vault_key, push_service_token,
+                    device_key_check, wipe_floor
+             FROM vault_state WHERE id = 1",
+            [],
+            |r| {
+                Ok(VaultState {
+                    wrapped_vault_key: r.get(0)?,
+                    kek_salt: r.get(1)?,
+                    pin_salt: r.get(2)?,
+                    pin_iterations: r.get(3)?,
+                    failed_attempts: r.get(4)?,
+                    app_policy_json: r.get(5)?,
+                    wiped: r.get(6)?,
+                    biometric_wrapped_vault_key: r.get(7)?,
+                    push_service_token: r.get(8)?,
+                    device_key_check: r.get(9)?,
+                    wipe_floor: r.get(10)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Inside a transaction that may lower the wipe limit (a policy change, new accounts):
+/// while wrong PINs are counted, the limit never drops below that count + 1, so a
+/// scanned link or a settings change can never wipe the vault by itself.
+pub fn protect_counted_attempts(tx: &Connection) -> Result<()> {
+    tx.execute(
+        "UPDATE vault_state SET wipe_floor = MAX(COALESCE(wipe_floor, 0), failed_attempts + 1)
+         WHERE id = 1 AND failed_attempts > 0",
+        [],
+    )?;
+    Ok(())
+}
+
+/// Whether provisioned data is still in the vault (a wipe interrupted before its
+/// transaction committed leaves the `wiped` flag unset; one after it leaves nothing).
+pub fn has_provisioned_data(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM accounts) OR EXISTS (SELECT 1 FROM challenges)
+             OR EXISTS (SELECT 1 FROM vault_state WHERE wrapped_vault_key IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 impl Db {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -206,30 +260,7 @@ impl Db {
 
     /// Reads the vault state row, if the vault was initialised.
     pub fn state(&self) -> Result<Option<VaultState>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT wrapped_vault_key, kek_salt, pin_salt, pin_iterations, failed_attempts,
-                        app_policy, wiped, biometric_wrapped_vault_key, push_service_token,
-                        device_key_check
-                 FROM vault_state WHERE id = 1",
-                [],
-                |r| {
-                    Ok(VaultState {
-                        wrapped_vault_key: r.get(0)?,
-                        kek_salt: r.get(1)?,
-                        pin_salt: r.get(2)?,
-                        pin_iterations: r.get(3)?,
-                        failed_attempts: r.get(4)?,
-                        app_policy_json: r.get(5)?,
-                        wiped: r.get(6)?,
-                        biometric_wrapped_vault_key: r.get(7)?,
-                        push_service_token: r.get(8)?,
-                        device_key_check: r.get(9)?,
-                    })
-                },
-            )
-            .optional()?)
+        read_state(&self.conn)
     }
 
     /// Accounts in display order.
@@ -390,7 +421,7 @@ impl Db {
              DELETE FROM accounts;
              UPDATE vault_state SET wrapped_vault_key = NULL, pin_salt = NULL, pin_iterations = NULL,
                  biometric_wrapped_vault_key = NULL, push_service_token = NULL, failed_attempts = 0,
-                 device_key_check = NULL,
+                 device_key_check = NULL, wipe_floor = NULL,
                  app_policy = '{}', wiped = 1
              WHERE id = 1;",
         )?;

@@ -74,10 +74,12 @@ CREATE TABLE challenges (
 CREATE INDEX challenges_by_account ON challenges (account_id, state);
 ";
 
-/// Version 3: the server's background-lock policy per account, and the queue of push
-/// token rotations still to deliver to each server.
+/// Version 3: the server's background-lock policy per account, the wipe limit's floor
+/// (a lowered limit never takes effect below the failures already counted + 1), and
+/// the queue of push token rotations still to deliver to each server.
 pub const UPGRADE_V2_TO_V3: &str = "
 ALTER TABLE accounts ADD COLUMN lock_background_seconds INTEGER;
+ALTER TABLE vault_state ADD COLUMN wipe_floor INTEGER;
 CREATE TABLE push_token_updates (
     account_id      TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
     token           TEXT NOT NULL,

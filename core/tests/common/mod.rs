@@ -56,6 +56,10 @@ pub struct TestKeystore {
     pub deleted: AtomicUsize,
     /// Answer `KeyInvalidated` (a platform keystore that lost the device key).
     pub invalidated: std::sync::atomic::AtomicBool,
+    /// Fail every deletion (a keystore that cannot delete the key right now).
+    pub fail_delete: std::sync::atomic::AtomicBool,
+    /// How many device keys were created.
+    pub created: AtomicUsize,
 }
 
 impl TestKeystore {
@@ -80,11 +84,17 @@ impl Keystore for TestKeystore {
         }
         let mut k = self.key.lock().unwrap();
         if k.is_none() {
+            self.created.fetch_add(1, Ordering::SeqCst);
             *k = Some((0..32).map(|_| rand_byte()).collect());
         }
         Ok(k.clone().unwrap())
     }
     fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        if self.fail_delete.load(Ordering::SeqCst) {
+            return Err(KeystoreError::Unavailable {
+                reason: "the keystore is busy".into(),
+            });
+        }
         self.deleted.fetch_add(1, Ordering::SeqCst);
         *self.key.lock().unwrap() = None;
         Ok(())
