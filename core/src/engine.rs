@@ -93,6 +93,9 @@ pub struct Engine {
     pub(crate) phone_key_bits: usize,
     /// HTTP for the push protocol.
     pub(crate) transport: Arc<dyn crate::push::transport::Transport>,
+    /// Challenges whose answer is being sent (claimed under the engine lock before the
+    /// network call): one answer in flight per challenge.
+    pub(crate) answers_in_flight: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -130,6 +133,7 @@ impl Engine {
             push_links_seen: std::collections::HashMap::new(),
             phone_key_bits: crate::push::protocol::PHONE_KEY_BITS,
             transport,
+            answers_in_flight: std::collections::HashSet::new(),
         };
         match engine.db.state()? {
             None => engine.initialise()?,

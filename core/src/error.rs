@@ -32,6 +32,8 @@ pub enum Error {
     ChallengeExpired,
     #[error("challenge already answered")]
     AlreadyAnswered,
+    #[error("an answer to this challenge is on its way")]
+    AnswerInProgress,
     #[error("bad signature")]
     BadSignature,
     #[error("invalid push message: {0}")]
@@ -120,6 +122,9 @@ pub enum AuthenticatorError {
     /// The push challenge was already answered on this device.
     #[error("the challenge was already answered")]
     AlreadyAnswered,
+    /// Another answer to this challenge is being sent right now; wait for its result.
+    #[error("an answer to this challenge is already on its way")]
+    AnswerInProgress,
     /// A push message or server answer failed signature verification; nothing was stored.
     #[error("signature verification failed")]
     BadSignature,
@@ -186,6 +191,7 @@ impl From<Error> for AuthenticatorError {
             },
             Error::ChallengeExpired => Self::ChallengeExpired,
             Error::AlreadyAnswered => Self::AlreadyAnswered,
+            Error::AnswerInProgress => Self::AnswerInProgress,
             Error::BadSignature => Self::BadSignature,
             Error::InvalidPush(reason) => Self::InvalidPushMessage { reason },
             Error::NotFound(what) => Self::NotFound { what },

@@ -486,10 +486,7 @@ fn parse_push(
         )));
     }
     let url = required("url")?;
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-        return Err(bad("the push link's url must be http(s)"));
-    }
+    let plain_http_loopback = check_push_url(&url)?;
     let ttl_raw = required("ttl")?;
     let ttl_minutes: u64 = ttl_raw
         .parse()
@@ -499,10 +496,15 @@ fn parse_push(
     }
     let serial = required("serial")?;
     let credential = Zeroizing::new(required("enrollment_credential")?);
-    let sslverify = match param(params, "sslverify") {
+    let mut sslverify = match param(params, "sslverify") {
         None => true,
         Some(v) => parse_bool(v).ok_or_else(|| bad("sslverify must be 0 or 1"))?,
     };
+    if plain_http_loopback {
+        // A local test server: nothing is encrypted, so it is flagged exactly like
+        // sslverify=0.
+        sslverify = false;
+    }
     if !sslverify {
         warnings.push(
             "the server asked not to verify TLS certificates for this token; anyone on the network path can impersonate it".into(),
@@ -528,6 +530,38 @@ fn parse_push(
         },
         warnings,
     })
+}
+
+/// Checks a push server URL: `https://`, or plain `http://` only to a loopback host
+/// (127.0.0.0/8, ::1, localhost), which local test servers use. Returns whether it is
+/// such a plain-http loopback URL. Plain http anywhere else is refused: a network
+/// attacker at enrollment could swap both keys and own the token.
+pub(crate) fn check_push_url(raw: &str) -> Result<bool> {
+    let parsed = url::Url::parse(raw).map_err(|_| bad("the push link's url is not a valid URL"))?;
+    match parsed.scheme() {
+        "https" => {
+            if parsed.host().is_none() {
+                return Err(bad("the push link's url has no host"));
+            }
+            Ok(false)
+        }
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(true)
+            } else {
+                Err(bad(
+                    "the push link's url is plain http://: refused, since anyone on the network path could swap the keys at enrollment and own the token; the server must use https:// (plain http is allowed only to 127.0.0.1, ::1 or localhost)",
+                ))
+            }
+        }
+        _ => Err(bad("the push link's url must be http(s)")),
+    }
 }
 
 /// Google Authenticator's export payload (`otpauth-migration://offline?data=`), as

@@ -220,6 +220,47 @@ fn push_links() {
     }
 }
 
+#[test]
+fn plain_http_push_urls_are_refused_except_to_loopback() {
+    let with = |url: &str, ssl: &str| {
+        format!("otpauth://pipush/a?url={url}&ttl=5&enrollment_credential=ab&v=1&serial=PIPU2{ssl}")
+    };
+    for url in [
+        "http://pi.example/ttype/push",
+        "http://10.0.0.5/ttype/push",
+        "http://127.0.0.1.evil.example/ttype/push",
+        "http://localhost.evil.example/ttype/push",
+        "HTTP://pi.example/ttype/push",
+    ] {
+        let e = parse_link(&with(url, ""))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("plain http"), "{url}: {e}");
+        assert!(e.contains("https"), "the error says what to do: {e}");
+    }
+    for url in [
+        "http://127.0.0.1:5080/ttype/push",
+        "http://127.8.9.10/ttype/push",
+        "http://[::1]:5080/ttype/push",
+        "http://localhost:5080/ttype/push",
+        "http://LOCALHOST/ttype/push",
+    ] {
+        match parse_link(&with(url, "&sslverify=1")).unwrap() {
+            ParsedLink::Push {
+                enrollment,
+                warnings,
+            } => {
+                assert!(!enrollment.sslverify, "{url}: flagged like sslverify=0");
+                assert!(warnings.iter().any(|w| w.contains("TLS")), "{url}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(parse_link(&with("https://", "")).is_err());
+    assert!(parse_link(&with("ftp://pi.example/", "")).is_err());
+}
+
 fn payload(entries: Vec<OtpParameters>, size: i32, index: i32) -> String {
     let p = MigrationPayload {
         otp_parameters: entries,

@@ -29,6 +29,8 @@ struct FakeServer {
     offline: AtomicBool,
     requests: AtomicUsize,
     token_updates: Mutex<Vec<String>>,
+    /// Milliseconds each answer takes to arrive (a slow network).
+    answer_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 fn b32(sig: &[u8]) -> String {
@@ -55,6 +57,7 @@ impl FakeServer {
             offline: AtomicBool::new(false),
             requests: AtomicUsize::new(0),
             token_updates: Mutex::new(Vec::new()),
+            answer_delay_ms: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -164,6 +167,9 @@ impl Transport for FakeServer {
             }
             return Self::json(serde_json::json!({"result": {"status": true, "value": ok}}));
         }
+        std::thread::sleep(std::time::Duration::from_millis(
+            self.answer_delay_ms.load(Ordering::SeqCst),
+        ));
         let nonce = f["nonce"];
         let msg = if f.get("decline") == Some(&"1") {
             match f.get("decline_reason") {
@@ -483,4 +489,81 @@ fn a_server_that_missed_the_rotation_is_retried_then_cleared() {
     let id = a.list_accounts().unwrap()[0].id.clone();
     a.delete_account(id).unwrap();
     assert!(a.pending_push_token_updates().unwrap().is_empty());
+}
+
+#[test]
+fn an_answered_push_replayed_weeks_later_is_still_refused() {
+    let (f, s, a) = enrolled();
+    let msg = s.challenge("NONCEREPLAYREPLAYREPLAYREPLAYREP", None);
+    let c = a.receive_push(msg.clone()).unwrap();
+    assert!(a.approve(c.id, None).unwrap().accepted);
+    for days in [2, 29] {
+        f.clock
+            .advance(days * 24 * 3600 - if days == 29 { 2 * 24 * 3600 } else { 0 });
+        assert!(
+            matches!(
+                a.receive_push(msg.clone()),
+                Err(AuthenticatorError::AlreadyAnswered)
+            ),
+            "replayed after {days} days"
+        );
+    }
+}
+
+#[test]
+fn a_push_sent_long_ago_is_expired_on_arrival() {
+    let (f, s, a) = enrolled();
+    let now_ms = f.clock.unix.load(Ordering::SeqCst) * 1000;
+    // An old notification tapped ten minutes after the server sent it (FCM's
+    // google.sent_time rides along in the launcher intent's extras).
+    let mut late = s.challenge("NONCELATELATELATELATELATELATELAT", None);
+    late.insert("google.sent_time".into(), (now_ms - 600_000).to_string());
+    assert!(matches!(
+        a.receive_push(late),
+        Err(AuthenticatorError::ChallengeExpired)
+    ));
+    assert!(a.pending_challenges().unwrap().is_empty());
+    // Sent five seconds ago: its lifetime runs from the sending.
+    let mut fresh = s.challenge("NONCEFRESHFRESHFRESHFRESHFRESHFR", None);
+    fresh.insert("google.sent_time".into(), (now_ms - 5_000).to_string());
+    let c = a.receive_push(fresh).unwrap();
+    assert_eq!(c.expires_at, now_ms / 1000 - 5 + 120);
+}
+
+#[test]
+fn concurrent_answers_send_only_one() {
+    let (_f, s, a) = enrolled();
+    let c = a
+        .receive_push(s.challenge("NONCERACERACERACERACERACERACERAC", Some("12,34,56")))
+        .unwrap();
+    s.answer_delay_ms.store(400, Ordering::SeqCst);
+    let threads: Vec<_> = ["12", "34", "56"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, option)| {
+            let (a, id) = (a.clone(), c.id.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(60 * i as u64));
+                a.approve(id, Some(option.into()))
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(results[0].is_ok(), "{results:?}");
+    for r in &results[1..] {
+        assert!(
+            matches!(r, Err(AuthenticatorError::AnswerInProgress)),
+            "{results:?}"
+        );
+    }
+    assert_eq!(
+        s.answers.lock().unwrap().len(),
+        1,
+        "one answer reached the server"
+    );
+    // After the verdict, a further answer is refused as answered.
+    assert!(matches!(
+        a.approve(c.id.clone(), Some("34".into())),
+        Err(AuthenticatorError::AlreadyAnswered)
+    ));
 }

@@ -131,18 +131,27 @@ impl Authenticator {
         challenge_id: &str,
         answer: Answer,
     ) -> Result<PushAnswerResult, AuthenticatorError> {
+        // Claims the challenge under the engine lock: a second answer meanwhile gets
+        // `AnswerInProgress` instead of being signed and sent too.
         let request = self.call(|e| e.prepare_answer(challenge_id, &answer))?;
         // The network call runs without the engine lock. A network failure leaves the
         // challenge pending so the user can retry.
-        let response = guard(|| request.post(self.transport.as_ref()))?;
-        self.call(|e| {
-            let out = e.finish_answer(challenge_id, &answer, response.status, &response.body)?;
-            Ok(PushAnswerResult {
-                accepted: out.accepted,
-                display_code: out.display_code,
-                message: out.message,
+        let outcome = guard(|| request.post(self.transport.as_ref())).and_then(|response| {
+            self.call(|e| {
+                let out =
+                    e.finish_answer(challenge_id, &answer, response.status, &response.body)?;
+                Ok(PushAnswerResult {
+                    accepted: out.accepted,
+                    display_code: out.display_code,
+                    message: out.message,
+                })
             })
-        })
+        });
+        let _ = self.call(|e| {
+            e.release_answer(challenge_id);
+            Ok(())
+        });
+        outcome
     }
 }
 

@@ -25,8 +25,13 @@ use zeroize::Zeroizing;
 /// How long a challenge is answerable after it was first seen (privacyIDEA's default
 /// challenge validity). A poll that still lists it extends this.
 pub const CHALLENGE_LIFETIME_SECS: i64 = 120;
-/// Answered challenges are kept this long to refuse replays of their nonce.
-pub const ANSWERED_RETENTION_SECS: i64 = 24 * 3600;
+/// Answered and expired challenges are kept at least this long (30 days) to refuse
+/// replays of their nonce: a captured push, or an old notification tapped days later,
+/// is refused instead of looking fresh.
+pub const ANSWERED_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// At most this many answered or expired nonces are kept (the oldest go first), so the
+/// table stays bounded whatever a server sends.
+pub const MAX_REMEMBERED_NONCES: u32 = 10_000;
 
 /// How a challenge arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -258,7 +263,15 @@ impl Engine {
         let info = self.push_token_info(account)?;
         wire.verify(&info.server_key)?;
         let now = self.clock.now_unix_seconds();
-        self.db.prune_challenges(now - ANSWERED_RETENTION_SECS)?;
+        self.db
+            .prune_challenges(now - ANSWERED_RETENTION_SECS, MAX_REMEMBERED_NONCES)?;
+        // A push the messaging service says was sent before the challenge's lifetime is
+        // too late to answer (an old notification tapped long after). The sent time is
+        // not signed: it can only make a challenge expire sooner.
+        let first_seen = match (source, wire.sent_at) {
+            (ChallengeSource::Push, Some(sent)) if sent < now => sent,
+            _ => now,
+        };
         if let Some(existing) = self.db.challenge(&wire.nonce)? {
             if existing.state != "pending" {
                 return Err(Error::AlreadyAnswered);
@@ -272,6 +285,9 @@ impl Engine {
                 return Err(Error::ChallengeExpired);
             }
         } else {
+            if first_seen + CHALLENGE_LIFETIME_SECS < now {
+                return Err(Error::ChallengeExpired);
+            }
             let row = ChallengeRow {
                 nonce: wire.nonce.clone(),
                 account_id: info.account.id.clone(),
@@ -283,7 +299,7 @@ impl Engine {
                 sslverify: wire.sslverify.clone(),
                 source: source.as_str().into(),
                 received_at: now,
-                expires_at: now + CHALLENGE_LIFETIME_SECS,
+                expires_at: first_seen + CHALLENGE_LIFETIME_SECS,
                 state: "pending".into(),
             };
             self.db.insert_challenge(&row)?;
@@ -426,6 +442,9 @@ impl Engine {
         if row.expires_at < self.clock.now_unix_seconds() {
             return Err(Error::ChallengeExpired);
         }
+        if self.answers_in_flight.contains(nonce) {
+            return Err(Error::AnswerInProgress);
+        }
         let account = self.db.account(&row.account_id)?;
         let serial = account.serial.clone().unwrap_or_default();
         let key = self.phone_key(&vk, &account)?;
@@ -475,6 +494,8 @@ impl Engine {
             }
         };
         fields.push(("signature".into(), protocol::sign(&key, &message)?));
+        // Claimed last, once nothing can fail any more: released by `release_answer`.
+        self.answers_in_flight.insert(nonce.to_string());
         Ok(SignedRequest {
             account_id: info.account.id.clone(),
             serial,
@@ -482,6 +503,12 @@ impl Engine {
             verify_tls: info.sslverify,
             fields,
         })
+    }
+
+    /// Releases the claim `prepare_answer` took (after the verdict, or a network failure
+    /// that leaves the challenge pending for a retry).
+    pub fn release_answer(&mut self, nonce: &str) {
+        self.answers_in_flight.remove(nonce);
     }
 
     /// Records the server's verdict. A refused answer (e.g. a wrong number) also closes

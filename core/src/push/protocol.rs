@@ -128,6 +128,9 @@ pub struct WireChallenge {
     pub require_presence: Option<String>,
     pub capabilities: Option<String>,
     pub capabilities_signature: Option<String>,
+    /// When the messaging service says it sent the push (unix seconds; FCM's
+    /// `google.sent_time` in milliseconds). Not signed: used only to expire sooner.
+    pub sent_at: Option<i64>,
 }
 
 impl WireChallenge {
@@ -149,6 +152,11 @@ impl WireChallenge {
             require_presence: m.get("require_presence").cloned().filter(|s| !s.is_empty()),
             capabilities: m.get("capabilities").cloned().filter(|s| !s.is_empty()),
             capabilities_signature: m.get("capabilities_signature").cloned(),
+            sent_at: ["google.sent_time", "sent_time"]
+                .iter()
+                .find_map(|k| m.get(*k))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .map(|ms| ms.div_euclid(1000)),
         };
         c.check_shape()?;
         Ok(c)
@@ -186,6 +194,41 @@ impl WireChallenge {
         }
         if self.question.len() > 4096 || self.title.len() > 1024 {
             return Err(Error::InvalidPush("the message is too long".into()));
+        }
+        // The signed string joins the fields with '|' unescaped. Only the question (free
+        // text) may contain one: every other field is refused if it does, and the fields
+        // after the question are pinned by their domains (sslverify is 0 or 1, presence
+        // options are a list of at least two), so no text can move between fields (for
+        // example to drop require_presence) with the signature still valid.
+        for (name, value) in [
+            ("url", self.url.as_str()),
+            ("serial", self.serial.as_str()),
+            ("title", self.title.as_str()),
+            ("sslverify", self.sslverify.as_str()),
+        ] {
+            if value.contains('|') {
+                return Err(Error::InvalidPush(format!("the {name} contains '|'")));
+            }
+        }
+        if self.sslverify != "0" && self.sslverify != "1" {
+            return Err(Error::InvalidPush("sslverify must be 0 or 1".into()));
+        }
+        if let Some(p) = &self.require_presence {
+            let options: Vec<&str> = p.split(',').map(str::trim).collect();
+            let mut unique = options.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            let well_formed = options.len() >= 2
+                && options.len() <= 16
+                && unique.len() == options.len()
+                && options
+                    .iter()
+                    .all(|o| !o.is_empty() && o.len() <= 32 && !o.contains('|'));
+            if !well_formed {
+                return Err(Error::InvalidPush(
+                    "the presence options are malformed".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -368,6 +411,84 @@ mod tests {
             WireChallenge::from_map(&m),
             Err(Error::InvalidPush(_))
         ));
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn text_cannot_move_between_signed_fields() {
+        let original = map(&[
+            ("nonce", "NONCE"),
+            ("url", "https://pi.example/ttype/push"),
+            ("serial", "PIPU1"),
+            ("question", "Login?"),
+            ("title", "PI"),
+            ("sslverify", "1"),
+            ("require_presence", "12,34,56"),
+            ("signature", "AAAA"),
+        ]);
+        let signed = WireChallenge::from_map(&original).unwrap().signed_string();
+        // A man in the middle drops require_presence and shifts the text left: the
+        // joined string, and so the signature, would be the same.
+        let forgeries = [
+            map(&[
+                ("nonce", "NONCE"),
+                ("url", "https://pi.example/ttype/push"),
+                ("serial", "PIPU1"),
+                ("question", "Login?|PI"),
+                ("title", "1"),
+                ("sslverify", "12,34,56"),
+                ("signature", "AAAA"),
+            ]),
+            map(&[
+                ("nonce", "NONCE"),
+                ("url", "https://pi.example/ttype/push"),
+                ("serial", "PIPU1"),
+                ("question", "Login?"),
+                ("title", "PI|1"),
+                ("sslverify", "12,34,56"),
+                ("signature", "AAAA"),
+            ]),
+        ];
+        for f in &forgeries {
+            let joined = ["nonce", "url", "serial", "question", "title", "sslverify"]
+                .iter()
+                .map(|k| f[*k].as_str())
+                .collect::<Vec<_>>()
+                .join("|");
+            assert_eq!(joined, signed, "the forgery signs the same string");
+            assert!(matches!(
+                WireChallenge::from_map(f),
+                Err(Error::InvalidPush(_))
+            ));
+        }
+        // The question may hold a '|' (free text); the other fields may not.
+        let mut ok = original.clone();
+        ok.insert("question".into(), "Login | from 10.0.0.1?".into());
+        assert!(WireChallenge::from_map(&ok).is_ok());
+        for (k, v) in [
+            ("url", "https://pi.example/a|b"),
+            ("serial", "PIPU|1"),
+            ("title", "P|I"),
+            ("sslverify", "true"),
+            ("sslverify", "01"),
+            ("require_presence", "12"),
+            ("require_presence", "12,,34"),
+            ("require_presence", "12,12"),
+            ("require_presence", "1|2,34"),
+        ] {
+            let mut bad = original.clone();
+            bad.insert(k.into(), v.into());
+            assert!(
+                matches!(WireChallenge::from_map(&bad), Err(Error::InvalidPush(_))),
+                "{k}={v}"
+            );
+        }
     }
 
     #[test]

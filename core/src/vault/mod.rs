@@ -400,11 +400,24 @@ impl Db {
         }
     }
 
-    /// Forgets answered and expired challenges older than `before` (their nonces are
-    /// no longer needed for replay refusal once the server has expired them too).
-    pub fn prune_challenges(&mut self, before: i64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM challenges WHERE expires_at < ?1", [before])?;
+    /// Forgets answered and expired challenges whose expiry is before `before`, and
+    /// beyond the newest `keep` of them (pending ones are never dropped here).
+    pub fn prune_challenges(&mut self, before: i64, keep: u32) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM challenges WHERE expires_at < ?1 AND state != 'pending'",
+            [before],
+        )?;
+        self.conn.execute(
+            "DELETE FROM challenges WHERE state != 'pending' AND nonce NOT IN (
+                 SELECT nonce FROM challenges WHERE state != 'pending'
+                 ORDER BY expires_at DESC, nonce LIMIT ?1)",
+            [keep],
+        )?;
+        // Pending ones nobody answered: once expired for the retention time, they go too.
+        self.conn.execute(
+            "DELETE FROM challenges WHERE expires_at < ?1 AND state = 'pending'",
+            [before],
+        )?;
         Ok(())
     }
 
@@ -504,6 +517,56 @@ mod tests {
         assert_eq!(v, schema::VERSION);
         // The old row survived the upgrade.
         assert!(upgraded.state().unwrap().is_some());
+    }
+
+    #[test]
+    fn remembered_nonces_are_bounded_and_pending_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("v.db")).unwrap();
+        db.conn
+            .execute_batch(
+                "INSERT INTO accounts (id, kind, issuer, name, algorithm, digits, period, secret, sort_order, created_at)
+                 VALUES ('a', 'push', '', '', 'SHA256', 0, 0, x'00', 0, 0);",
+            )
+            .unwrap();
+        for i in 0..6 {
+            let state = if i == 5 { "pending" } else { "approved" };
+            db.insert_challenge(&ChallengeRow {
+                nonce: format!("N{i}"),
+                account_id: "a".into(),
+                title: String::new(),
+                question: String::new(),
+                presence_options: vec![],
+                decline_reasons: vec![],
+                url: String::new(),
+                sslverify: "1".into(),
+                source: "push".into(),
+                received_at: i,
+                expires_at: 100 + i,
+                state: state.into(),
+            })
+            .unwrap();
+        }
+        db.prune_challenges(0, 3).unwrap();
+        let left: Vec<String> = db
+            .conn
+            .prepare("SELECT nonce FROM challenges ORDER BY nonce")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            left,
+            ["N2", "N3", "N4", "N5"],
+            "the newest 3 answered, and the pending one"
+        );
+        db.prune_challenges(104, 3).unwrap();
+        assert!(
+            db.challenge("N3").unwrap().is_none(),
+            "older than the retention"
+        );
+        assert!(db.challenge("N4").unwrap().is_some());
     }
 
     #[test]
