@@ -36,7 +36,8 @@ case "$(uname -s)" in
     Darwin) HOST_LIB=target/debug/libauthenticator_core.dylib ;;
     *)      HOST_LIB=target/debug/libauthenticator_core.so ;;
 esac
-rm -rf "$KOTLIN_DIR/org/authcore"
+# Only the generated file: OtpCode.kt beside it is hand-written (the OtpCode custom type).
+rm -f "$KOTLIN_DIR/org/authcore/authenticator_core.kt"
 mkdir -p "$KOTLIN_DIR"
 cargo run -q -p uniffi-bindgen -- generate --no-format \
     --library "$HOST_LIB" --language kotlin --config uniffi.toml \

@@ -99,7 +99,7 @@ fn print_preview(out: &mut dyn Write, p: &EnrollmentPreview) -> anyhow::Result<(
             } else {
                 "current code"
             };
-            write!(out, "  {which}: {}", group_code(code))?;
+            write!(out, "  {which}: {}", group_code(code.expose()))?;
         }
         writeln!(out)?;
         if a.already_enrolled {
@@ -282,9 +282,9 @@ fn code_line(c: &Code, account: Option<&Account>, at: Option<i64>) -> String {
         .map(account_label)
         .unwrap_or_else(|| c.account_id.clone());
     match (seconds_left(c, at), c.counter) {
-        (Some(s), _) => format!("{name}  {}  ({s}s)", group_code(&c.code)),
-        (None, Some(n)) => format!("{name}  {}  (counter {n})", group_code(&c.code)),
-        (None, None) => format!("{name}  {}", group_code(&c.code)),
+        (Some(s), _) => format!("{name}  {}  ({s}s)", group_code(c.code.expose())),
+        (None, Some(n)) => format!("{name}  {}  (counter {n})", group_code(c.code.expose())),
+        (None, None) => format!("{name}  {}", group_code(c.code.expose())),
     }
 }
 

@@ -142,7 +142,7 @@ impl CodeJson {
             account_id: c.account_id.clone(),
             issuer: account.map(|a| a.issuer.clone()).unwrap_or_default(),
             name: account.map(|a| a.name.clone()).unwrap_or_default(),
-            code: c.code.clone(),
+            code: c.code.expose().to_string(),
             valid_until: c.valid_until,
             seconds_left,
             counter: c.counter,

@@ -105,7 +105,7 @@ fn report(result: &PushAnswerResult, done: &str) -> anyhow::Result<()> {
     if result.accepted {
         println!("{done}");
         if let Some(code) = &result.display_code {
-            println!("code to type at the login: {code}");
+            println!("code to type at the login: {}", code.expose());
         }
     } else {
         println!("refused by the server");

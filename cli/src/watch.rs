@@ -108,7 +108,7 @@ fn screen(ctx: &Context, state: &LockState, tty: bool) -> anyhow::Result<Option<
     let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let code_width = codes
         .iter()
-        .map(|c| group_code(&c.code).chars().count())
+        .map(|c| group_code(c.code.expose()).chars().count())
         .max()
         .unwrap_or(0);
     let mut lines = Vec::new();
@@ -132,11 +132,11 @@ fn screen(ctx: &Context, state: &LockState, tty: bool) -> anyhow::Result<Option<
         if tty {
             lines.push(format!(
                 "{l:<width$}  {:<code_width$}  {} {left:>2}s",
-                group_code(&c.code),
+                group_code(c.code.expose()),
                 bar(c)
             ));
         } else {
-            lines.push(format!("{l}  {}  ({left}s)", group_code(&c.code)));
+            lines.push(format!("{l}  {}  ({left}s)", group_code(c.code.expose())));
         }
     }
     let hotp = accounts
@@ -245,7 +245,7 @@ mod tests {
     fn code(left: u32, period: u32) -> Code {
         Code {
             account_id: "a".into(),
-            code: "123456".into(),
+            code: authenticator_core::OtpCode::new("123456".into()),
             valid_until: Some(0),
             seconds_left: Some(left),
             period: Some(period),

@@ -37,8 +37,8 @@ impl Default for KdfSettings {
 /// A code and when it stops being valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeValue {
-    /// The code (digits, or Steam characters).
-    pub code: String,
+    /// The code (digits, or Steam characters); redacted in `Debug`.
+    pub code: crate::redact::OtpCode,
     /// TOTP/Steam: unix second at which it stops being valid.
     pub valid_until: Option<i64>,
     /// TOTP/Steam: the period.
@@ -883,7 +883,7 @@ impl Engine {
                 tx.commit()?;
                 let code = otp::hotp(&secret, a.algorithm, a.digits, counter)?;
                 Ok(CodeValue {
-                    code,
+                    code: code.into(),
                     valid_until: None,
                     period: None,
                     counter: Some(counter),
@@ -984,8 +984,10 @@ fn unix_seconds(unix_time: i64) -> Result<u64> {
 fn time_code(g: &otp::TimeCodeGenerator, unix_time: i64, t: u64) -> CodeValue {
     let p = i64::from(g.period());
     CodeValue {
-        code: g.at(t),
-        valid_until: Some((unix_time / p + 1) * p),
+        code: g.at(t).into(),
+        valid_until: (unix_time / p)
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(p)),
         period: Some(g.period()),
         counter: None,
     }
@@ -1014,7 +1016,8 @@ fn split_biometric_blob(blob: &[u8]) -> Result<(&[u8], &[u8])> {
         .try_into()
         .map_err(|_| bad())?;
     let len = u32::from_be_bytes(len_bytes) as usize;
-    let canary = blob.get(4..4 + len).ok_or_else(bad)?;
-    let platform = blob.get(4 + len..).ok_or_else(bad)?;
+    let end = len.checked_add(4).ok_or_else(bad)?;
+    let canary = blob.get(4..end).ok_or_else(bad)?;
+    let platform = blob.get(end..).ok_or_else(bad)?;
     Ok((canary, platform))
 }

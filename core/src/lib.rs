@@ -14,6 +14,7 @@ pub mod lock;
 pub mod otp;
 pub mod platform;
 mod push;
+mod redact;
 mod vault;
 
 pub use api::*;
@@ -26,6 +27,7 @@ pub use platform::OsKeystore;
 pub use platform::{BiometricKey, Clock, FileKeystore, Keystore, SystemClock};
 pub use push::transport::{HttpResponse, HttpTransport, Transport, TransportError};
 pub use push::ChallengeSource;
+pub use redact::OtpCode;
 
 /// Decodes the text of the QR code in a PNG or JPEG image.
 #[uniffi::export]

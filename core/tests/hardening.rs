@@ -206,3 +206,26 @@ fn a_wipe_whose_key_deletion_failed_is_finished_later_and_start_over_mints_a_new
     assert_ne!(old_key, new_key);
     assert!(a.list_accounts().unwrap().is_empty());
 }
+
+#[test]
+fn extreme_times_are_answered_without_a_panic() {
+    let f = Fixture::new();
+    let a = f.open();
+    let id = a.add(LINK.into()).unwrap().accounts[0].id.clone();
+    for t in [i64::MAX, i64::MAX - 29, 253_402_300_799] {
+        match a.code_at(id.clone(), t) {
+            Ok(c) => assert_eq!(c.code.expose().len(), 6),
+            Err(AuthenticatorError::Internal { reason }) => panic!("{t}: {reason}"),
+            Err(_) => {}
+        }
+        match a.time_codes_at(t) {
+            Ok(_) => {}
+            Err(AuthenticatorError::Internal { reason }) => panic!("{t}: {reason}"),
+            Err(_) => {}
+        }
+    }
+    assert!(matches!(
+        a.code_at(id, -1),
+        Err(AuthenticatorError::InvalidArgument { .. })
+    ));
+}

@@ -270,3 +270,21 @@ fn a_device_key_fault_is_a_keystore_error_not_biometrics_changed() {
     discard_vault(f.path.display().to_string(), f.keystore.clone()).unwrap();
     discard_vault(f.path.display().to_string(), f.keystore.clone()).unwrap();
 }
+
+#[test]
+fn codes_never_show_in_debug_output() {
+    let f = Fixture::new();
+    let a = f.open();
+    let preview = a.preview(LINK.into()).unwrap();
+    let shown = preview.accounts[0].current_code.clone().unwrap();
+    assert!(!format!("{preview:?}").contains(shown.expose()));
+    let id = a.add(LINK.into()).unwrap().accounts[0].id.clone();
+    let code = a.code_at(id, 1_577_836_800).unwrap();
+    assert_eq!(code.code.expose().len(), 6);
+    assert!(
+        !format!("{code:?}").contains(code.code.expose()),
+        "{code:?}"
+    );
+    let screen = a.time_codes().unwrap();
+    assert!(!format!("{screen:?}").contains(screen[0].code.expose()));
+}

@@ -39,7 +39,7 @@ cargo run -q -p uniffi-bindgen -- generate --no-format --library "$LIB" \
 t_gen=$((SECONDS - t0))
 
 t1=$SECONDS
-mapfile -t SOURCES < <(find "$OUT/gen" -name '*.kt' | sort; ls "$HERE"/kotlin/*.kt)
+mapfile -t SOURCES < <(find "$OUT/gen" -name '*.kt' | sort; ls "$REPO"/android/core-bindings/src/main/kotlin/org/authcore/*.kt "$HERE"/kotlin/*.kt)
 CP="$JAVA_LIBS/jna.jar:$JAVA_LIBS/junit-jupiter-api.jar:$JAVA_LIBS/apiguardian-api.jar:$JAVA_LIBS/opentest4j.jar"
 say "kotlinc ${#SOURCES[@]} files"
 set +e

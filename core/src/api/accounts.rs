@@ -50,8 +50,8 @@ pub struct Account {
 pub struct Code {
     /// The account.
     pub account_id: String,
-    /// The code.
-    pub code: String,
+    /// The code (redacted in `Debug` and the foreign `toString`).
+    pub code: crate::redact::OtpCode,
     /// TOTP/Steam: unix second at which the code stops being valid.
     pub valid_until: Option<i64>,
     /// TOTP/Steam: seconds left, counted from the time the code was asked for.
@@ -123,7 +123,7 @@ impl Authenticator {
             account_id,
             seconds_left: c
                 .valid_until
-                .map(|v| u32::try_from((v - at).max(0)).unwrap_or(u32::MAX)),
+                .map(|v| u32::try_from(v.saturating_sub(at).max(0)).unwrap_or(u32::MAX)),
             code: c.code,
             valid_until: c.valid_until,
             period: c.period,

@@ -40,7 +40,7 @@ pub struct AccountPreview {
     pub weak_secret: bool,
     /// The code it shows now (TOTP) or first (HOTP), to confirm pairing on the
     /// enrolling page.
-    pub current_code: Option<String>,
+    pub current_code: Option<crate::redact::OtpCode>,
     /// Already in the vault.
     pub already_enrolled: bool,
     /// Push: TLS verified.
@@ -90,7 +90,7 @@ fn to_preview(p: Preview) -> EnrollmentPreview {
                 period: i.period,
                 counter: i.counter,
                 weak_secret: i.weak_secret,
-                current_code: i.current_code,
+                current_code: i.current_code.map(crate::redact::OtpCode::new),
                 already_enrolled: i.already_enrolled,
                 tls_verify: i.tls_verify,
                 requires_pin: i.policy.require_pin,

@@ -41,7 +41,7 @@ pub struct PushAnswerResult {
     /// The server accepted the answer.
     pub accepted: bool,
     /// Code-to-phone: the code the user must type at the login.
-    pub display_code: Option<String>,
+    pub display_code: Option<crate::redact::OtpCode>,
     /// The server's message to show with it.
     pub message: Option<String>,
 }
@@ -142,7 +142,7 @@ impl Authenticator {
                     e.finish_answer(challenge_id, &answer, response.status, &response.body)?;
                 Ok(PushAnswerResult {
                     accepted: out.accepted,
-                    display_code: out.display_code,
+                    display_code: out.display_code.map(crate::redact::OtpCode::new),
                     message: out.message,
                 })
             })

@@ -263,8 +263,10 @@ impl Engine {
         let info = self.push_token_info(account)?;
         wire.verify(&info.server_key)?;
         let now = self.clock.now_unix_seconds();
-        self.db
-            .prune_challenges(now - ANSWERED_RETENTION_SECS, MAX_REMEMBERED_NONCES)?;
+        self.db.prune_challenges(
+            now.saturating_sub(ANSWERED_RETENTION_SECS),
+            MAX_REMEMBERED_NONCES,
+        )?;
         // A push the messaging service says was sent before the challenge's lifetime is
         // too late to answer (an old notification tapped long after). The sent time is
         // not signed: it can only make a challenge expire sooner.
@@ -279,13 +281,13 @@ impl Engine {
             if source == ChallengeSource::Poll {
                 self.db.conn().execute(
                     "UPDATE challenges SET expires_at = MAX(expires_at, ?2) WHERE nonce = ?1",
-                    params![wire.nonce, now + CHALLENGE_LIFETIME_SECS],
+                    params![wire.nonce, now.saturating_add(CHALLENGE_LIFETIME_SECS)],
                 )?;
             } else if existing.expires_at < now {
                 return Err(Error::ChallengeExpired);
             }
         } else {
-            if first_seen + CHALLENGE_LIFETIME_SECS < now {
+            if first_seen.saturating_add(CHALLENGE_LIFETIME_SECS) < now {
                 return Err(Error::ChallengeExpired);
             }
             let row = ChallengeRow {
@@ -299,7 +301,7 @@ impl Engine {
                 sslverify: wire.sslverify.clone(),
                 source: source.as_str().into(),
                 received_at: now,
-                expires_at: first_seen + CHALLENGE_LIFETIME_SECS,
+                expires_at: first_seen.saturating_add(CHALLENGE_LIFETIME_SECS),
                 state: "pending".into(),
             };
             self.db.insert_challenge(&row)?;

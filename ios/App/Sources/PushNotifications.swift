@@ -207,7 +207,7 @@ enum PushNotifications {
     static func resultText(_ result: PushAnswerResult, approved: Bool) -> String {
         if !result.accepted { return result.message ?? "The server did not accept the answer." }
         if let code = result.displayCode {
-            return "Enter \(code) at the sign-in." + (result.message.map { "\n\($0)" } ?? "")
+            return "Enter \(code.value) at the sign-in." + (result.message.map { "\n\($0)" } ?? "")
         }
         return result.message ?? (approved ? "Approved." : "Declined.")
     }

@@ -108,7 +108,8 @@ class AuthenticatorTest {
         assertEquals(30u, acct.period)
 
         val code = app.codeAt(acct.id, Y2020)
-        assertEquals("646738", code.code)
+        assertEquals("646738", code.code.value)
+        assertFalse(code.toString().contains("646738"), "toString never shows the code: $code")
         assertEquals(acct.id, code.accountId)
         assertEquals(Y2020 + 30, code.validUntil)
         assertEquals(30u, code.period)
@@ -117,9 +118,9 @@ class AuthenticatorTest {
         val rfc = app.add(RFC6238_LINK).accounts[0]
         assertEquals(8.toUByte(), rfc.digits)
         val c59 = app.codeAt(rfc.id, 59)
-        assertEquals("94287082", c59.code)
+        assertEquals("94287082", c59.code.value)
         assertEquals(60L, c59.validUntil)
-        assertEquals("07081804", app.codeAt(rfc.id, 1111111109).code) // RFC 6238 appendix B
+        assertEquals("07081804", app.codeAt(rfc.id, 1111111109).code.value) // RFC 6238 appendix B
         assertEquals(2, app.listAccounts().size)
     }
 
@@ -130,9 +131,9 @@ class AuthenticatorTest {
         assertEquals(AccountKind.HOTP, acct.kind)
         val first = app.code(acct.id)
         val second = app.code(acct.id)
-        val i = RFC4226_CODES.indexOf(first.code)
-        assertTrue(i >= 0, "first HOTP code ${first.code} is one of RFC 4226's")
-        assertEquals(RFC4226_CODES[i + 1], second.code, "each code() moves the counter by one")
+        val i = RFC4226_CODES.indexOf(first.code.value)
+        assertTrue(i >= 0, "first HOTP code ${first.code.value} is one of RFC 4226's")
+        assertEquals(RFC4226_CODES[i + 1], second.code.value, "each code() moves the counter by one")
         assertNull(first.validUntil)
         assertNotNull(first.counter)
         assertEquals(first.counter!! + 1u, second.counter)
@@ -164,7 +165,7 @@ class AuthenticatorTest {
         val accounts = again.listAccounts()
         assertEquals(1, accounts.size)
         assertEquals("Work mail", accounts[0].name)
-        assertEquals("646738", again.codeAt(a.id, Y2020).code)
+        assertEquals("646738", again.codeAt(a.id, Y2020).code.value)
     }
 
     @Test
@@ -200,7 +201,7 @@ class AuthenticatorTest {
         // still alive and usable after all those errors crossed the FFI
         assertEquals(0, app.listAccounts().size)
         val acct = app.add(TOTP_LINK).accounts[0]
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
     }
 
     // ------------------------------------------------------------------ PIN lock
@@ -215,7 +216,7 @@ class AuthenticatorTest {
         val state = app.lockState()
         assertTrue(state.hasPin)
         assertFalse(state.locked)
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
 
         app.lock()
         assertTrue(app.lockState().locked)
@@ -232,13 +233,13 @@ class AuthenticatorTest {
         app.unlock("1234")
         assertFalse(app.lockState().locked)
         assertEquals(full, app.lockState().attemptsLeft, "a correct PIN resets the counter")
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
 
         app.changePin("1234", "5678")
         app.lock()
         expectThrows<AuthenticatorException.WrongPin> { app.unlock("1234") }
         app.unlock("5678")
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
     }
 
     @Test
@@ -269,7 +270,7 @@ class AuthenticatorTest {
         assertFalse(fresh.hasPin)
         assertEquals(0, app.listAccounts().size)
         val acct = app.add(TOTP_LINK).accounts[0]
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
     }
 
     @Test
@@ -277,7 +278,7 @@ class AuthenticatorTest {
         val clock = ManualClock(Y2020)
         val app = openWithClock(MemoryKeystore(), clock)
         val acct = app.add(TOTP_LINK).accounts[0]
-        assertEquals("646738", app.code(acct.id).code, "code() uses the Clock's wall time")
+        assertEquals("646738", app.code(acct.id).code.value, "code() uses the Clock's wall time")
 
         app.setPin("1234")
         app.setAppPolicy(LockPolicy(requirePin = true, wipeAfterAttempts = 10u, idleTimeoutSeconds = 60u, minPinLength = 4.toUByte()))
@@ -287,14 +288,14 @@ class AuthenticatorTest {
 
         clock.advanceSeconds(59)
         assertEquals(1uL, app.lockState().secondsUntilAutoLock)
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
         app.reportActivity()
 
         clock.advanceSeconds(61)
         expectThrows<AuthenticatorException.Locked> { app.codeAt(acct.id, Y2020) }
         assertTrue(app.lockState().locked)
         app.unlock("1234")
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
     }
 
     // ------------------------------------------------------------------ the app's lifecycle
@@ -317,7 +318,7 @@ class AuthenticatorTest {
         app.appBackgrounded()
         clock.advanceSeconds(30)
         assertFalse(app.appForegrounded().locked)
-        assertEquals("646738", app.codeAt(acct.id, Y2020).code)
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
 
         // Away again; the phone sleeps ten minutes and a clock that stops in suspend
         // does not move: the wall clock still counts.

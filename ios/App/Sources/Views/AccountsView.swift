@@ -88,13 +88,13 @@ private struct AccountRow: View {
                 Text("Push sign-in requests").font(.subheadline)
             case .hotp:
                 HStack {
-                    Text(code.map { grouped($0.code) } ?? "––– –––").font(.system(.title, design: .monospaced))
+                    Text(code.map { grouped($0.code.value) } ?? "––– –––").font(.system(.title, design: .monospaced))
                     Spacer()
                     Button("Next code") { model.nextHotp(accountId: account.id) }
                         .buttonStyle(BorderlessButtonStyle())
                 }
             default:
-                Text(code.map { grouped($0.code) } ?? "…").font(.system(.title, design: .monospaced))
+                Text(code.map { grouped($0.code.value) } ?? "…").font(.system(.title, design: .monospaced))
                 if let left = code?.secondsLeft, (code?.period ?? account.period) > 0 {
                     HStack {
                         ProgressView(value: Double(left), total: Double(code?.period ?? account.period))
@@ -108,7 +108,7 @@ private struct AccountRow: View {
         .onTapGesture {
             model.reportActivity()
             if let code = code, account.kind != .push {
-                copy(code.code)
+                copy(code.code.value)
             } else if account.kind == .hotp {
                 model.nextHotp(accountId: account.id)
             }

@@ -71,7 +71,7 @@ private struct PreviewRow: View {
             Text([account.issuer, account.name].filter { !$0.isEmpty }.joined(separator: ": ")).font(.headline)
             Text(details).font(.caption).foregroundColor(.secondary)
             if let code = account.currentCode {
-                Text("Current code: \(code)").font(.caption)
+                Text("Current code: \(code.value)").font(.caption)
             }
             if account.alreadyEnrolled { Text("Already added").foregroundColor(.red).font(.caption) }
             if account.weakSecret { Text("Weak secret").foregroundColor(.red).font(.caption) }

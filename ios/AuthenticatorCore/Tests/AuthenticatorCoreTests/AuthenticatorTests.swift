@@ -130,7 +130,9 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertEqual(acct.period, 30)
 
         let code = try app.codeAt(accountId: acct.id, unixTime: y2020)
-        XCTAssertEqual(code.code, "646738")
+        XCTAssertEqual(code.code.value, "646738")
+        XCTAssertFalse(String(describing: code).contains("646738"), "description never shows the code")
+        XCTAssertFalse(String(reflecting: code).contains("646738"))
         XCTAssertEqual(code.accountId, acct.id)
         XCTAssertEqual(code.validUntil, y2020 + 30)
         XCTAssertEqual(code.period, 30)
@@ -139,9 +141,9 @@ final class AuthenticatorTests: XCTestCase {
         let rfc = try XCTUnwrap(try app.add(link: rfc6238Link).accounts.first)
         XCTAssertEqual(rfc.digits, 8)
         let c59 = try app.codeAt(accountId: rfc.id, unixTime: 59)
-        XCTAssertEqual(c59.code, "94287082")
+        XCTAssertEqual(c59.code.value, "94287082")
         XCTAssertEqual(c59.validUntil, 60)
-        XCTAssertEqual(try app.codeAt(accountId: rfc.id, unixTime: 1_111_111_109).code, "07081804")
+        XCTAssertEqual(try app.codeAt(accountId: rfc.id, unixTime: 1_111_111_109).code.value, "07081804")
         XCTAssertEqual(try app.listAccounts().count, 2)
     }
 
@@ -151,8 +153,8 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertEqual(acct.kind, .hotp)
         let first = try app.code(accountId: acct.id)
         let second = try app.code(accountId: acct.id)
-        let i = try XCTUnwrap(rfc4226Codes.firstIndex(of: first.code), "\(first.code) is one of RFC 4226's codes")
-        XCTAssertEqual(second.code, rfc4226Codes[i + 1], "each code() moves the counter by one")
+        let i = try XCTUnwrap(rfc4226Codes.firstIndex(of: first.code.value), "\(first.code.value) is one of RFC 4226's codes")
+        XCTAssertEqual(second.code.value, rfc4226Codes[i + 1], "each code() moves the counter by one")
         XCTAssertNil(first.validUntil)
         let c1 = try XCTUnwrap(first.counter)
         XCTAssertEqual(second.counter, c1 + 1)
@@ -183,7 +185,7 @@ final class AuthenticatorTests: XCTestCase {
         let accounts = try again.listAccounts()
         XCTAssertEqual(accounts.count, 1)
         XCTAssertEqual(accounts.first?.name, "Work mail")
-        XCTAssertEqual(try again.codeAt(accountId: a.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try again.codeAt(accountId: a.id, unixTime: y2020).code.value, "646738")
     }
 
     func testDuplicateEnrollmentIsRefused() throws {
@@ -214,7 +216,7 @@ final class AuthenticatorTests: XCTestCase {
         // still usable after the errors crossed the FFI
         XCTAssertEqual(try app.listAccounts().count, 0)
         let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
     }
 
     // MARK: PIN lock
@@ -228,7 +230,7 @@ final class AuthenticatorTests: XCTestCase {
         let state = try app.lockState()
         XCTAssertTrue(state.hasPin)
         XCTAssertFalse(state.locked)
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
 
         try app.lock()
         XCTAssertTrue(try app.lockState().locked)
@@ -245,13 +247,13 @@ final class AuthenticatorTests: XCTestCase {
         try app.unlock(pin: "1234")
         XCTAssertFalse(try app.lockState().locked)
         XCTAssertEqual(try app.lockState().attemptsLeft, full, "a correct PIN resets the counter")
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
 
         try app.changePin(oldPin: "1234", newPin: "5678")
         try app.lock()
         XCTAssertEqual(caseName(authError { try app.unlock(pin: "1234") }), "WrongPin")
         try app.unlock(pin: "5678")
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
     }
 
     func testTooManyWrongPinsWipeTheVault() throws {
@@ -279,7 +281,7 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertFalse(fresh.hasPin)
         XCTAssertEqual(try app.listAccounts().count, 0)
         let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
     }
 
     func testIdleTimeoutLocksWithATestClock() throws {
@@ -287,7 +289,7 @@ final class AuthenticatorTests: XCTestCase {
         let app = try Authenticator.openWithClock(dbPath: dbPath, keystore: MemoryKeystore(), clock: clock)
         opened.append(app)
         let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
-        XCTAssertEqual(try app.code(accountId: acct.id).code, "646738", "code() uses the Clock's wall time")
+        XCTAssertEqual(try app.code(accountId: acct.id).code.value, "646738", "code() uses the Clock's wall time")
 
         try app.setPin(newPin: "1234")
         try app.setAppPolicy(policy: LockPolicy(requirePin: true, wipeAfterAttempts: 10, idleTimeoutSeconds: 60, minPinLength: 4))
@@ -297,14 +299,14 @@ final class AuthenticatorTests: XCTestCase {
 
         clock.advance(seconds: 59)
         XCTAssertEqual(try app.lockState().secondsUntilAutoLock, 1)
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
         try app.reportActivity()
 
         clock.advance(seconds: 61)
         XCTAssertEqual(caseName(authError { _ = try app.codeAt(accountId: acct.id, unixTime: y2020) }), "Locked")
         XCTAssertTrue(try app.lockState().locked)
         try app.unlock(pin: "1234")
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
     }
 
     // MARK: the app's lifecycle
@@ -328,7 +330,7 @@ final class AuthenticatorTests: XCTestCase {
         try app.appBackgrounded()
         clock.advance(seconds: 30)
         XCTAssertFalse(try app.appForegrounded().locked)
-        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code, "646738")
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
 
         try app.appBackgrounded()
         clock.sleepWithStoppedMonotonic(seconds: 600)

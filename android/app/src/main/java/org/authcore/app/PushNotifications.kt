@@ -154,7 +154,7 @@ object PushNotifications {
 
     fun resultText(result: PushAnswerResult, approve: Boolean): String = when {
         !result.accepted -> result.message ?: "The server did not accept the answer."
-        result.displayCode != null -> "Enter ${result.displayCode} at the sign-in." +
+        result.displayCode != null -> "Enter ${result.displayCode?.value} at the sign-in." +
             (result.message?.let { "\n$it" } ?: "")
         approve -> result.message ?: "Approved."
         else -> result.message ?: "Declined."

@@ -130,7 +130,7 @@ private fun AccountRow(
                 onClick = {
                     when {
                         account.kind == AccountKind.PUSH -> Unit
-                        code != null -> onCopy(code.code)
+                        code != null -> onCopy(code.code.value)
                         account.kind == AccountKind.HOTP -> onNextHotp()
                     }
                 },
@@ -145,7 +145,7 @@ private fun AccountRow(
             AccountKind.PUSH -> Text("Push sign-in requests", style = MaterialTheme.typography.bodyMedium)
             AccountKind.HOTP -> Row(verticalAlignment = Alignment.CenterVertically) {
                 Text(
-                    code?.code?.let(::groupDigits) ?: "––– –––",
+                    code?.code?.value?.let(::groupDigits) ?: "––– –––",
                     style = MaterialTheme.typography.headlineMedium,
                     fontFamily = FontFamily.Monospace,
                     modifier = Modifier.weight(1f),
@@ -154,7 +154,7 @@ private fun AccountRow(
             }
             else -> {
                 Text(
-                    code?.code?.let(::groupDigits) ?: "…",
+                    code?.code?.value?.let(::groupDigits) ?: "…",
                     style = MaterialTheme.typography.headlineMedium,
                     fontFamily = FontFamily.Monospace,
                 )

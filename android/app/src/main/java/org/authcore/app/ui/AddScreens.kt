@@ -210,7 +210,7 @@ fun EnrollmentDialog(vm: MainViewModel, pending: PendingEnrollment) {
                                 if (a.kind.name == "TOTP") " · ${a.period}s" else "",
                             style = MaterialTheme.typography.bodySmall,
                         )
-                        a.currentCode?.let { Text("Current code: $it", style = MaterialTheme.typography.bodySmall) }
+                        a.currentCode?.let { Text("Current code: ${it.value}", style = MaterialTheme.typography.bodySmall) }
                         if (a.alreadyEnrolled) Text("Already added", color = MaterialTheme.colorScheme.error)
                         if (a.weakSecret) Text("Weak secret", color = MaterialTheme.colorScheme.error)
                         if (!a.tlsVerify) Text("TLS certificate checks are off for this server", color = MaterialTheme.colorScheme.error)
