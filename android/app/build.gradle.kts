@@ -49,8 +49,37 @@ kotlin {
     compilerOptions { jvmTarget.set(JvmTarget.JVM_17) }
 }
 
+// rustls-platform-verifier's Kotlin component must have exactly the version of the
+// rustls-platform-verifier-android crate in Cargo.lock (its README's recipe).
+abstract class RustlsVersion : ValueSource<String, RustlsVersion.Params> {
+    interface Params : ValueSourceParameters {
+        val lockFile: RegularFileProperty
+    }
+
+    companion object {
+        const val CRATE_NAME = "rustls-platform-verifier-android"
+    }
+
+    override fun obtain(): String {
+        val lines = parameters.lockFile.get().asFile.readLines()
+        val nameIdx = lines.indexOfFirst { it.trim() == "name = \"$CRATE_NAME\"" }
+        val version = if (nameIdx < 0) null else lines.drop(nameIdx + 1)
+            .firstOrNull { it.trimStart().startsWith("version = ") }
+            ?.substringAfter('"', "")
+            ?.substringBefore('"', "")
+            ?.takeIf { it.isNotEmpty() }
+        return version ?: error("$CRATE_NAME not found in Cargo.lock")
+    }
+}
+
+val rustlsPlatformVerifierVersion = providers.of(RustlsVersion::class.java) {
+    parameters.lockFile.set(rootProject.layout.projectDirectory.file("../Cargo.lock"))
+}
+
 dependencies {
     implementation(project(":core-bindings"))
+    // TLS through Android's trust manager (PlatformTls.kt); version pinned to Cargo.lock.
+    implementation("rustls:rustls-platform-verifier:${rustlsPlatformVerifierVersion.get()}")
 
     implementation("androidx.core:core-ktx:1.15.0")
     implementation("androidx.activity:activity-compose:1.9.3")

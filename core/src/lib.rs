@@ -4,6 +4,8 @@
 
 uniffi::setup_scaffolding!();
 
+#[cfg(target_os = "android")]
+mod android_tls;
 mod api;
 mod crypto;
 mod engine;

@@ -1,6 +1,9 @@
 //! HTTP transport for the push protocol behind a small trait, so the protocol logic is
 //! unit-tested without a server; the shipped implementation is blocking `reqwest` with
-//! rustls, explicit timeouts, and TLS verification unless the token said otherwise.
+//! rustls (ring as the crypto provider) verifying through the platform's trust store
+//! (`rustls-platform-verifier`: Android's and Apple's verifiers, the system CA bundle on
+//! Linux), explicit timeouts, no redirects, a cap on response bodies, and TLS
+//! verification unless the token said otherwise.
 
 use crate::error::Error;
 use std::time::Duration;
@@ -40,6 +43,8 @@ pub trait Transport: Send + Sync {
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Whole-request timeout of every push request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest response body read (privacyIDEA's answers are a few KiB).
+pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
 
 /// The real transport (reqwest, rustls).
 pub struct HttpTransport {
@@ -50,11 +55,17 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// Builds both clients (verifying and, for `sslverify=0` tokens, non-verifying).
     pub fn new() -> std::result::Result<Self, crate::AuthenticatorError> {
+        // ring is the one crypto provider (reqwest's default would be aws-lc-rs, a C
+        // build). Installing fails harmlessly when the host app already chose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let build = |verify: bool| {
             reqwest::blocking::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .timeout(REQUEST_TIMEOUT)
-                .danger_accept_invalid_certs(!verify)
+                // Never follow a redirect: a 307/308 would re-post the enrollment
+                // credential or a signed answer to wherever it points.
+                .redirect(reqwest::redirect::Policy::none())
+                .tls_danger_accept_invalid_certs(!verify)
                 .user_agent(concat!("authenticator-core/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| Error::Internal(format!("HTTP client: {e}")))
@@ -92,7 +103,24 @@ fn network(e: reqwest::Error) -> TransportError {
 
 fn into_response(r: reqwest::blocking::Response) -> Result<HttpResponse> {
     let status = r.status().as_u16();
-    let body = r.text().map_err(network)?;
+    read_capped(r, status)
+}
+
+/// Reads at most [`MAX_BODY_BYTES`]; a longer body is an error, never truncated JSON.
+fn read_capped(r: impl std::io::Read, status: u16) -> Result<HttpResponse> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    r.take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| TransportError(format!("reading the answer failed: {e}")))?;
+    if bytes.len() as u64 > MAX_BODY_BYTES {
+        return Err(TransportError(format!(
+            "the server's answer is larger than {} KiB; refused",
+            MAX_BODY_BYTES / 1024
+        )));
+    }
+    let body = String::from_utf8(bytes)
+        .map_err(|_| TransportError("the server's answer is not UTF-8 text".into()))?;
     Ok(HttpResponse { status, body })
 }
 
@@ -120,5 +148,84 @@ impl Transport for HttpTransport {
             .send()
             .map_err(network)?;
         into_response(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// A one-connection HTTP server on loopback that answers `response` to the first
+    /// request and returns what it received.
+    fn serve_once(response: Vec<u8>) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+            let _ = stream.write_all(&response);
+            head + &String::from_utf8_lossy(&body)
+        });
+        (addr, handle)
+    }
+
+    #[test]
+    fn redirects_are_not_followed_and_the_credential_goes_nowhere_else() {
+        let (target, target_thread) =
+            serve_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec());
+        let redirect = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}/steal\r\ncontent-length: 0\r\n\r\n"
+        );
+        let (addr, first) = serve_once(redirect.into_bytes());
+        let t = HttpTransport::new().unwrap();
+        let r = t
+            .post_form(
+                &format!("{addr}/ttype/push"),
+                &[("enrollment_credential", "s3cret")],
+                true,
+            )
+            .unwrap();
+        assert_eq!(r.status, 307, "the redirect is the answer");
+        assert!(first.join().unwrap().contains("s3cret"));
+        // Nobody connected to the redirect target: unblock its accept and check.
+        let _ = std::net::TcpStream::connect(target.trim_start_matches("http://"));
+        let seen = target_thread.join().unwrap_or_default();
+        assert!(
+            !seen.contains("s3cret"),
+            "the credential was re-posted: {seen}"
+        );
+    }
+
+    #[test]
+    fn bodies_over_the_cap_are_refused() {
+        let big = vec![b'x'; (MAX_BODY_BYTES + 10) as usize];
+        let mut response =
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", big.len()).into_bytes();
+        response.extend_from_slice(&big);
+        let (addr, server) = serve_once(response);
+        let t = HttpTransport::new().unwrap();
+        let err = t.get(&addr, &[], true).unwrap_err();
+        assert!(err.0.contains("larger than 1024 KiB"), "{err:?}");
+        let _ = server.join();
+        let ok = read_capped(&b"{\"result\":{}}"[..], 200).unwrap();
+        assert_eq!(ok.body, "{\"result\":{}}");
     }
 }

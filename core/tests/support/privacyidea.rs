@@ -130,6 +130,9 @@ impl PiServer {
         let base = env_or("PI_URL", DEFAULT_URL)
             .trim_end_matches('/')
             .to_string();
+        // The core builds reqwest without a default crypto provider (ring is installed
+        // by its transport); the admin client installs the same one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

@@ -73,6 +73,8 @@ class AuthenticatorApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // TLS through Android's trust store (user and MDM CAs): before any core call.
+        PlatformTls.ensureInitialized(this)
         opening.set(startOpen(discardFirst = false))
         PushNotifications.createChannels(this)
         startLifecycleLock()
