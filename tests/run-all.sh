@@ -12,6 +12,36 @@ say() { echo "[run-all] $*" >&2; }
 export PI_BASE="${PI_BASE:-/tmp/privacyidea-local}"
 export PI_URL="${PI_URL:-http://127.0.0.1:${PI_PORT:-5080}}"
 
+# What this run needs, checked before anything starts: a missing tool stops the run at
+# once with one line naming it and the one command that installs it.
+missing=0
+need() {  # need TOOL "install command"
+    if ! command -v "$1" >/dev/null 2>&1 && [[ ! -x "$1" ]]; then
+        echo "[run-all] missing: $1 -- install it with: $2" >&2
+        missing=1
+    fi
+}
+APT="apt-get update && apt-get install -y --no-install-recommends"
+need cargo "the Rust toolchain (rustup)"
+need python3 "$APT python3 python3-venv"
+python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "[run-all] missing: python3-venv -- install it with: $APT python3-venv" >&2; missing=1; }
+need oathtool "$APT oathtool"
+need dbus-run-session "$APT dbus"
+need gnome-keyring-daemon "$APT gnome-keyring"
+TOOLS="${BINDINGS_TOOLS:-/tmp/authcore-tools}"
+if [[ "${SKIP_KOTLIN:-0}" != 1 ]]; then
+    need java "tests/bindings/setup-toolchains.sh kotlin"
+    need "$TOOLS/kotlin/node_modules/kotlin-compiler/bin/kotlinc" "tests/bindings/setup-toolchains.sh kotlin"
+    [[ -f /usr/share/java/jna.jar ]] || { echo "[run-all] missing: JNA -- install it with: tests/bindings/setup-toolchains.sh kotlin" >&2; missing=1; }
+fi
+if [[ "${SKIP_SWIFT:-0}" != 1 ]]; then
+    need "$TOOLS/trixie/usr/bin/swift" "tests/bindings/setup-toolchains.sh swift"
+fi
+if [[ $missing -ne 0 ]]; then
+    echo "[run-all] stopping before any test: install the above (or run .ci/run, which installs everything), or set SKIP_KOTLIN=1 / SKIP_SWIFT=1" >&2
+    exit 2
+fi
+
 cleanup() { tests/privacyidea/stop.sh >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
