@@ -11,6 +11,7 @@ use authenticator_core::{
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 const FILE_KEYSTORE_CAVEAT: &str =
     "protects a copied vault file, not against anyone who can read your files";
@@ -75,14 +76,26 @@ impl Context {
             }
         };
 
+        if !vault_exists {
+            // The device key first, then the vault file: a run killed while the core
+            // creates the vault leaves a vault whose key exists (the guard below lets
+            // only a vault that does not exist yet have a key minted for it, so the
+            // other order could leave a vault no later run can open).
+            drop(Zeroizing::new(inner.get_or_create_device_key().map_err(
+                |e| {
+                    CliError::new(format!(
+                        "cannot create the device key in {}: {}",
+                        describe_keystore(kind, &key_file),
+                        keystore_reason(&e)
+                    ))
+                },
+            )?));
+        }
         let guard = Arc::new(GuardedKeystore {
             inner,
             has_key,
             allow_create: AtomicBool::new(!vault_exists),
-            what: match kind {
-                KeystoreKind::Os => "the OS keystore".to_string(),
-                KeystoreKind::File => format!("the device-key file {}", key_file.display()),
-            },
+            what: describe_keystore(kind, &key_file),
         });
         let keystore: Arc<dyn Keystore> = guard.clone();
         let auth = Authenticator::open_with(vault.clone(), keystore, OpenOptions::default())?;
@@ -115,6 +128,13 @@ fn file_keystore(path: &Path) -> (KeystoreKind, Arc<dyn Keystore>, HasKey) {
         Arc::new(FileKeystore::new(path.to_path_buf())),
         Box::new(move || Ok(probe.exists())),
     )
+}
+
+fn describe_keystore(kind: KeystoreKind, key_file: &Path) -> String {
+    match kind {
+        KeystoreKind::Os => "the OS keystore".to_string(),
+        KeystoreKind::File => format!("the device-key file {}", key_file.display()),
+    }
 }
 
 fn keystore_reason(e: &KeystoreError) -> String {
