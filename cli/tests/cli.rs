@@ -340,6 +340,97 @@ fn usage_errors_exit_2() {
     assert_eq!(v.run(&["frobnicate"], "").status.code(), Some(2));
 }
 
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn with_suffix(p: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_vault_its_wal_and_the_device_key_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    let dir = v.path.parent().unwrap();
+    let key = with_suffix(&v.path, ".devicekey");
+    assert_eq!(mode(dir), 0o700, "the folder the CLI created");
+    assert_eq!(mode(&v.path), 0o600);
+    assert_eq!(mode(&key), 0o600);
+
+    // The WAL and shared-memory files exist while a run has the vault open.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_authenticator"))
+        .arg("--vault")
+        .arg(&v.path)
+        .args(["--keystore", "file", "watch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(watch.stdout.as_mut().unwrap(), &mut first).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let p = with_suffix(&v.path, suffix);
+        assert!(p.exists(), "{} while the vault is open", p.display());
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    watch.stdin.take().unwrap().write_all(b"q\n").unwrap();
+    assert!(watch.wait().unwrap().success());
+
+    // Files an older version left readable by everyone are made private.
+    for p in [&v.path, &key] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    for suffix in ["-wal", "-shm"] {
+        let p = with_suffix(&v.path, suffix);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    v.ok(&["status"], "");
+    assert_eq!(mode(&v.path), 0o600);
+    assert_eq!(mode(&key), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_default_data_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_authenticator"))
+            .args(["--keystore", "file", "status", "--json"])
+            .env_remove("AUTHENTICATOR_VAULT")
+            .env_remove("AUTHENTICATOR_KEYSTORE")
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", &data)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vault = PathBuf::from(s["vault"].as_str().unwrap());
+    let folder = vault.parent().unwrap();
+    assert!(folder.starts_with(&data), "{}", folder.display());
+    assert_eq!(mode(folder), 0o700);
+    assert_eq!(mode(&vault), 0o600);
+    // It is the CLI's own folder: made private again if it was opened up.
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(run().status.success());
+    assert_eq!(mode(folder), 0o700);
+}
+
 /// A hand-encoded Google Authenticator export (protobuf wire format): two entries,
 /// batch 0 of 2, batch id 9.
 fn migration_link() -> String {
