@@ -311,8 +311,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let (code, message) = describe(&e);
+            // Errors can quote a server or a link (and the ACCOUNT argument).
             let one_line: Vec<&str> = message.lines().map(str::trim).collect();
-            eprintln!("error: {}", one_line.join(" "));
+            eprintln!("error: {}", output::sanitize(&one_line.join(" ")));
             ExitCode::from(code)
         }
     }

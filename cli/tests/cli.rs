@@ -340,6 +340,85 @@ fn usage_errors_exit_2() {
     assert_eq!(v.run(&["frobnicate"], "").status.code(), Some(2));
 }
 
+/// Nothing a terminal would act on: no C0/C1 control (newlines between lines aside), no
+/// DEL, no bidi override or isolate, and no JSON escape that would decode to one.
+fn assert_inert(what: &str, text: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(|c| c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "{what}: {line:?}"
+        );
+        let lower = line.to_ascii_lowercase();
+        for escaped in ["\\u001b", "\\u0007", "\\u009b", "\\u202e", "\\u2066"] {
+            assert!(!lower.contains(escaped), "{what}: {line:?}");
+        }
+    }
+}
+
+#[test]
+fn link_and_server_text_is_shown_without_control_characters() {
+    // Issuer with a clear-screen sequence and a right-to-left override; a name with a
+    // bell and an OSC title change.
+    let issuer = "Evil%1B%5B2J%E2%80%AECorp";
+    let name = "bob%07%1B%5D0%3Bpwned%07";
+    let link = format!(
+        "otpauth://totp/Evil%1B%5B2JCorp:{name}?secret={}&issuer={issuer}",
+        "JBSWY3DPEHPK3PXP"
+    );
+    let v = Vault::new();
+    let out = v.run(&["add", "-"], &format!("{link}\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains("added EvilCorp:bob ("), "{text}");
+    assert_inert("add", &text);
+    assert_inert("add stderr", &stderr(&out));
+
+    let list = v.ok(&["list"], "");
+    assert!(list.contains("EvilCorp:bob"), "{list}");
+    assert_inert("list", &list);
+    let json = v.ok(&["list", "--json"], "");
+    assert_inert("list --json", &json);
+    let accounts: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(accounts[0]["issuer"], "EvilCorp");
+    assert_eq!(accounts[0]["name"], "bob");
+
+    let code = v.ok(&["code", "--at", "1577836800"], "");
+    assert_eq!(code.trim_end(), "EvilCorp:bob  646 738  (30s)");
+    let code = v.ok(&["code", "evilcorp", "--at", "1577836800", "--json"], "");
+    assert_inert("code --json", &code);
+    let code: Value = serde_json::from_str(&code).unwrap();
+    assert_eq!(
+        (&code["issuer"], &code["name"]),
+        (&Value::from("EvilCorp"), &Value::from("bob"))
+    );
+
+    let added = Vault::new().ok(&["add", &link, "--json"], "");
+    assert_inert("add --json", &added);
+    let added: Value = serde_json::from_str(&added).unwrap();
+    assert_eq!(added["accounts"][0]["issuer"], "EvilCorp");
+    // The warning quotes the link's label prefix, sanitised too.
+    assert!(
+        added["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("'EvilCorp'")),
+        "{added}"
+    );
+
+    // Error lines: the candidates and the ACCOUNT argument itself.
+    let out = v.run(&["code", "nobody\u{1b}[2J"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = error_lines(&out).join("\n");
+    assert!(
+        err.contains("no account matches 'nobody'; accounts: EvilCorp:bob"),
+        "{err}"
+    );
+    assert_inert("error", &err);
+}
+
 #[cfg(unix)]
 fn mode(p: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
