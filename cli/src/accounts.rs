@@ -3,7 +3,8 @@
 
 use crate::context::Context;
 use crate::output::{
-    algorithm_str, group_code, kind_str, label, print_json, AccountJson, CodeJson, EnrollmentJson,
+    algorithm_str, group_code, kind_str, label, print_json, sanitize, AccountJson, CodeJson,
+    EnrollmentJson,
 };
 use crate::prompt::{confirm, ensure_unlocked, read_line, read_new_pin};
 use crate::{AddArgs, CliError};
@@ -116,10 +117,10 @@ fn print_preview(out: &mut dyn Write, p: &EnrollmentPreview) -> anyhow::Result<(
         }
     }
     for w in &p.warnings {
-        writeln!(out, "  warning: {w}")?;
+        writeln!(out, "  warning: {}", sanitize(w))?;
     }
     for c in &p.lock_changes {
-        writeln!(out, "  lock change: {}", c.description)?;
+        writeln!(out, "  lock change: {}", sanitize(&c.description))?;
     }
     if let Some(b) = p.batch {
         if b.size > 1 {
@@ -192,7 +193,7 @@ pub fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<()> {
             .iter()
             .filter(|w| !preview.warnings.contains(w))
         {
-            println!("warning: {w}");
+            println!("warning: {}", sanitize(w));
         }
         if preview.requires_pin {
             println!("PIN set: every run now starts locked and asks for it");
@@ -243,7 +244,7 @@ pub fn list(ctx: &Context, json: bool) -> anyhow::Result<()> {
             ),
             AccountKind::Steam => "5 characters/30s".to_string(),
             AccountKind::Push => {
-                let mut s = format!("serial {}", a.serial.as_deref().unwrap_or("?"));
+                let mut s = format!("serial {}", sanitize(a.serial.as_deref().unwrap_or("?")));
                 if !a.tls_verify {
                     s.push_str(", TLS checks OFF");
                 }

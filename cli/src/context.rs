@@ -1,5 +1,6 @@
-//! Opening the vault for one run: resolves the vault path, picks the keystore (OS
-//! keystore, or the device-key file with a warning on every run) and opens the core.
+//! Opening the vault for one run: resolves the vault path (its folder private to the
+//! user), picks the keystore (OS keystore, or the device-key file with a warning on
+//! every run), opens the core and makes the vault's files private.
 //! The keystore is wrapped so an existing vault never gets a fresh device key minted
 //! for it by the wrong keystore (that would make the right PIN look wrong).
 
@@ -11,6 +12,7 @@ use authenticator_core::{
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 const FILE_KEYSTORE_CAVEAT: &str =
     "protects a copied vault file, not against anyone who can read your files";
@@ -75,17 +77,31 @@ impl Context {
             }
         };
 
+        if !vault_exists {
+            // The device key first, then the vault file: a run killed while the core
+            // creates the vault leaves a vault whose key exists (the guard below lets
+            // only a vault that does not exist yet have a key minted for it, so the
+            // other order could leave a vault no later run can open).
+            drop(Zeroizing::new(inner.get_or_create_device_key().map_err(
+                |e| {
+                    CliError::new(format!(
+                        "cannot create the device key in {}: {}",
+                        describe_keystore(kind, &key_file),
+                        keystore_reason(&e)
+                    ))
+                },
+            )?));
+        }
         let guard = Arc::new(GuardedKeystore {
             inner,
             has_key,
             allow_create: AtomicBool::new(!vault_exists),
-            what: match kind {
-                KeystoreKind::Os => "the OS keystore".to_string(),
-                KeystoreKind::File => format!("the device-key file {}", key_file.display()),
-            },
+            what: describe_keystore(kind, &key_file),
         });
         let keystore: Arc<dyn Keystore> = guard.clone();
         let auth = Authenticator::open_with(vault.clone(), keystore, OpenOptions::default())?;
+        // New files are private through the umask (main); these may predate it.
+        make_private(&vault, &key_file);
         Ok(Self {
             auth,
             vault,
@@ -117,6 +133,13 @@ fn file_keystore(path: &Path) -> (KeystoreKind, Arc<dyn Keystore>, HasKey) {
     )
 }
 
+fn describe_keystore(kind: KeystoreKind, key_file: &Path) -> String {
+    match kind {
+        KeystoreKind::Os => "the OS keystore".to_string(),
+        KeystoreKind::File => format!("the device-key file {}", key_file.display()),
+    }
+}
+
 fn keystore_reason(e: &KeystoreError) -> String {
     match e {
         KeystoreError::Unavailable { reason } | KeystoreError::KeyInvalidated { reason } => {
@@ -126,9 +149,70 @@ fn keystore_reason(e: &KeystoreError) -> String {
     }
 }
 
-/// The vault path, absolute, with its parent directory created and canonicalised (the
-/// canonical path is also the OS keystore entry's id).
+/// Owner-only permissions on what the CLI keeps next to the vault: the vault file, its
+/// WAL, shared-memory and journal files, and the device-key file. Best effort with a
+/// warning: a file someone else owns cannot be changed, and the run goes on.
+fn make_private(vault: &Path, key_file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![vault.to_path_buf(), key_file.to_path_buf()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut s = vault.as_os_str().to_owned();
+            s.push(suffix);
+            files.push(PathBuf::from(s));
+        }
+        for f in files {
+            let Ok(meta) = std::fs::metadata(&f) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                if let Err(e) = std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
+                {
+                    eprintln!(
+                        "warning: {} is readable by others and cannot be made private: {e}",
+                        f.display()
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (vault, key_file);
+}
+
+/// Creates `dir` (and missing parents) for the user alone (0700 on unix).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Owner-only permissions on the CLI's own data folder (the default vault location),
+/// also when it already existed.
+fn make_dir_private(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The vault path, absolute, with its parent directory created (private to the user)
+/// and canonicalised (the canonical path is also the OS keystore entry's id).
 fn vault_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let own_folder = given.is_none();
     let path = match given {
         Some(p) => p,
         None => directories::ProjectDirs::from("org", "authcore", "authenticator")
@@ -144,8 +228,16 @@ fn vault_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| CliError::new(format!("the vault path {} is not a file", path.display())))?
         .to_owned();
     let parent = path.parent().unwrap_or_else(|| Path::new("/"));
-    std::fs::create_dir_all(parent)
+    create_private_dir(parent)
         .with_context(|| format!("cannot create the vault directory {}", parent.display()))?;
+    if own_folder {
+        make_dir_private(parent).with_context(|| {
+            format!(
+                "cannot make the vault directory {} private",
+                parent.display()
+            )
+        })?;
+    }
     let parent = parent
         .canonicalize()
         .with_context(|| format!("cannot resolve the vault directory {}", parent.display()))?;

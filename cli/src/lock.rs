@@ -2,7 +2,7 @@
 //! back after too many wrong PINs wiped the vault).
 
 use crate::context::Context;
-use crate::output::{print_json, StatusJson};
+use crate::output::{print_json, sanitize, StatusJson};
 use crate::prompt::{confirm, read_new_pin, require_secret};
 use crate::CliError;
 use authenticator_core::AuthenticatorError;
@@ -132,11 +132,11 @@ pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
     for u in &pending {
         println!(
             "push token update pending: {} ({} failed attempts{})",
-            u.serial,
+            sanitize(&u.serial),
             u.attempts,
             u.last_error
                 .as_deref()
-                .map(|e| format!("; last error: {e}"))
+                .map(|e| format!("; last error: {}", sanitize(e)))
                 .unwrap_or_default()
         );
     }

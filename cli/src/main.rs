@@ -298,13 +298,22 @@ fn describe(e: &anyhow::Error) -> (u8, String) {
 }
 
 fn main() -> ExitCode {
+    // Everything this process creates (the vault, its -wal and -shm, the device-key
+    // file, the vault's folder) is for the user alone. Set before any file is created
+    // and before any thread starts.
+    #[cfg(unix)]
+    // SAFETY: umask only replaces the process's file-mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let (code, message) = describe(&e);
+            // Errors can quote a server or a link (and the ACCOUNT argument).
             let one_line: Vec<&str> = message.lines().map(str::trim).collect();
-            eprintln!("error: {}", one_line.join(" "));
+            eprintln!("error: {}", output::sanitize(&one_line.join(" ")));
             ExitCode::from(code)
         }
     }

@@ -94,8 +94,8 @@ fn retry_token_updates(auth: &Authenticator) {
         for r in results.iter().filter(|r| !r.ok) {
             eprintln!(
                 "warning: {} has not taken the new push token yet ({}); kept for the next unlock",
-                r.serial,
-                r.error.as_deref().unwrap_or("unknown error")
+                crate::output::sanitize(&r.serial),
+                crate::output::sanitize(r.error.as_deref().unwrap_or("unknown error"))
             );
         }
     }

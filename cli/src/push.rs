@@ -3,7 +3,7 @@
 
 use crate::accounts::account_label;
 use crate::context::Context;
-use crate::output::{print_json, ChallengeJson};
+use crate::output::{print_json, sanitize, sanitize_all, ChallengeJson};
 use crate::prompt::{ask, ensure_unlocked, stdin_is_tty};
 use crate::CliError;
 use authenticator_core::{
@@ -49,22 +49,22 @@ fn account_name(accounts: &[Account], c: &PushChallenge) -> String {
         .iter()
         .find(|a| a.id == c.account_id)
         .map(account_label)
-        .unwrap_or_else(|| c.serial.clone())
+        .unwrap_or_else(|| sanitize(&c.serial))
 }
 
 /// One line per challenge; the id comes first so it can be copied.
 fn challenge_line(accounts: &[Account], c: &PushChallenge) -> String {
     let mut line = format!(
         "{}  {}  {}: {}",
-        c.id,
+        sanitize(&c.id),
         account_name(accounts, c),
-        c.title,
-        c.question
+        sanitize(&c.title),
+        sanitize(&c.question)
     );
     if !c.presence_options.is_empty() {
         line.push_str(&format!(
             "  [pick the number shown at the login: {}]",
-            c.presence_options.join(" / ")
+            sanitize_all(&c.presence_options).join(" / ")
         ));
     }
     line.push_str(&format!(
@@ -105,13 +105,13 @@ fn report(result: &PushAnswerResult, done: &str) -> anyhow::Result<()> {
     if result.accepted {
         println!("{done}");
         if let Some(code) = &result.display_code {
-            println!("code to type at the login: {}", code.expose());
+            println!("code to type at the login: {}", sanitize(code.expose()));
         }
     } else {
         println!("refused by the server");
     }
     if let Some(m) = &result.message {
-        println!("{m}");
+        println!("{}", sanitize(m));
     }
     if result.accepted {
         Ok(())
@@ -120,26 +120,39 @@ fn report(result: &PushAnswerResult, done: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The option (or reason) as the server sent it, for what the user typed after seeing
+/// it sanitised: an exact match, else the one option that sanitises to it.
+fn as_sent(offered: &[String], typed: String) -> String {
+    if offered.contains(&typed) {
+        return typed;
+    }
+    let mut shown_as = offered.iter().filter(|o| sanitize(o) == typed);
+    match (shown_as.next(), shown_as.next()) {
+        (Some(one), None) => one.clone(),
+        _ => typed,
+    }
+}
+
 /// Asks which presence option the login screen shows (terminal only).
 fn ask_option(c: &PushChallenge) -> anyhow::Result<Option<String>> {
     let question = format!(
         "Which of {} is shown at the login? ",
-        c.presence_options.join(" / ")
+        sanitize_all(&c.presence_options).join(" / ")
     );
-    Ok(ask(&question)?.map(|a| a.trim().to_string()))
+    Ok(ask(&question)?.map(|a| as_sent(&c.presence_options, a.trim().to_string())))
 }
 
 /// `push approve CHALLENGE [--answer OPTION]`.
 pub fn approve(ctx: &Context, challenge: &str, answer: Option<String>) -> anyhow::Result<()> {
     let c = resolve_challenge(&ctx.auth, challenge)?;
     let answer = match answer {
-        Some(a) => Some(a),
+        Some(a) => Some(as_sent(&c.presence_options, a)),
         None if c.presence_options.is_empty() => None,
         None if stdin_is_tty() => ask_option(&c)?,
         None => {
             return Err(CliError::new(format!(
                 "this challenge needs --answer with the option shown at the login (one of: {})",
-                c.presence_options.join(", ")
+                sanitize_all(&c.presence_options).join(", ")
             ))
             .into())
         }
@@ -152,6 +165,7 @@ pub fn approve(ctx: &Context, challenge: &str, answer: Option<String>) -> anyhow
 /// `push decline CHALLENGE [--reason REASON]`.
 pub fn decline(ctx: &Context, challenge: &str, reason: Option<String>) -> anyhow::Result<()> {
     let c = resolve_challenge(&ctx.auth, challenge)?;
+    let reason = reason.map(|r| as_sent(&c.decline_reasons, r));
     ensure_unlocked(&ctx.auth)?;
     let result = ctx.auth.decline(c.id, reason)?;
     report(&result, "declined")
@@ -187,12 +201,13 @@ fn ask_choice(c: &PushChallenge) -> anyhow::Result<Choice> {
                 }
                 let q = format!(
                     "Reason ({}; Enter for none): ",
-                    c.decline_reasons.join(" / ")
+                    sanitize_all(&c.decline_reasons).join(" / ")
                 );
                 return match ask(&q)? {
-                    Some(r) if !r.trim().is_empty() => {
-                        Ok(Choice::Decline(Some(r.trim().to_string())))
-                    }
+                    Some(r) if !r.trim().is_empty() => Ok(Choice::Decline(Some(as_sent(
+                        &c.decline_reasons,
+                        r.trim().to_string(),
+                    )))),
                     Some(_) => Ok(Choice::Decline(None)),
                     None => Ok(Choice::Quit),
                 };
@@ -218,7 +233,7 @@ pub fn listen(ctx: &Context, interval: u64) -> anyhow::Result<()> {
                 return Err(e.into())
             }
             Err(e) => {
-                eprintln!("warning: poll failed: {e}");
+                eprintln!("warning: poll failed: {}", sanitize(&e.to_string()));
                 Vec::new()
             }
         };
@@ -250,7 +265,7 @@ pub fn listen(ctx: &Context, interval: u64) -> anyhow::Result<()> {
                     }
                 }
                 Err(e @ AuthenticatorError::Wiped) => return Err(e.into()),
-                Err(e) => eprintln!("error: {e}"),
+                Err(e) => eprintln!("error: {}", sanitize(&e.to_string())),
             }
         }
         std::thread::sleep(Duration::from_secs(interval));
@@ -271,12 +286,12 @@ pub fn token(ctx: &Context, new_token: Option<String>) -> anyhow::Result<()> {
     let failed = results.iter().filter(|r| !r.ok).count();
     for r in &results {
         if r.ok {
-            println!("{}: updated", r.serial);
+            println!("{}: updated", sanitize(&r.serial));
         } else {
             println!(
                 "{}: FAILED: {} (queued: sent again after the next unlock, or with `push token --retry`)",
-                r.serial,
-                r.error.as_deref().unwrap_or("unknown error")
+                sanitize(&r.serial),
+                sanitize(r.error.as_deref().unwrap_or("unknown error"))
             );
         }
     }
@@ -288,4 +303,47 @@ pub fn token(ctx: &Context, new_token: Option<String>) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authenticator_core::ChallengeSource;
+
+    fn challenge() -> PushChallenge {
+        PushChallenge {
+            id: "NONCE1".into(),
+            account_id: "acc".into(),
+            serial: "PIPU\u{1b}[2J0001".into(),
+            title: "\u{1b}]0;owned\u{07}Fake PI".into(),
+            question: "Login \u{202e}for\nalice?\u{1b}[8m".into(),
+            presence_options: vec!["1\u{1b}[5m2".into(), "34".into()],
+            decline_reasons: vec![],
+            expires_at: 0,
+            received_via: ChallengeSource::Poll,
+            tls_verify: true,
+            requires_unlock: false,
+        }
+    }
+
+    #[test]
+    fn challenge_lines_show_no_control_characters() {
+        let line = challenge_line(&[], &challenge());
+        assert!(
+            line.starts_with("NONCE1  PIPU0001  Fake PI: Login for alice?  [pick the number shown at the login: 12 / 34]"),
+            "{line}"
+        );
+        assert!(
+            !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}"
+        );
+    }
+
+    #[test]
+    fn a_typed_option_maps_back_to_what_the_server_sent() {
+        let c = challenge();
+        assert_eq!(as_sent(&c.presence_options, "12".into()), "1\u{1b}[5m2");
+        assert_eq!(as_sent(&c.presence_options, "34".into()), "34");
+        assert_eq!(as_sent(&c.presence_options, "99".into()), "99");
+    }
 }

@@ -340,6 +340,176 @@ fn usage_errors_exit_2() {
     assert_eq!(v.run(&["frobnicate"], "").status.code(), Some(2));
 }
 
+/// Nothing a terminal would act on: no C0/C1 control (newlines between lines aside), no
+/// DEL, no bidi override or isolate, and no JSON escape that would decode to one.
+fn assert_inert(what: &str, text: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(|c| c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "{what}: {line:?}"
+        );
+        let lower = line.to_ascii_lowercase();
+        for escaped in ["\\u001b", "\\u0007", "\\u009b", "\\u202e", "\\u2066"] {
+            assert!(!lower.contains(escaped), "{what}: {line:?}");
+        }
+    }
+}
+
+#[test]
+fn link_and_server_text_is_shown_without_control_characters() {
+    // Issuer with a clear-screen sequence and a right-to-left override; a name with a
+    // bell and an OSC title change.
+    let issuer = "Evil%1B%5B2J%E2%80%AECorp";
+    let name = "bob%07%1B%5D0%3Bpwned%07";
+    let link = format!(
+        "otpauth://totp/Evil%1B%5B2JCorp:{name}?secret={}&issuer={issuer}",
+        "JBSWY3DPEHPK3PXP"
+    );
+    let v = Vault::new();
+    let out = v.run(&["add", "-"], &format!("{link}\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.contains("added EvilCorp:bob ("), "{text}");
+    assert_inert("add", &text);
+    assert_inert("add stderr", &stderr(&out));
+
+    let list = v.ok(&["list"], "");
+    assert!(list.contains("EvilCorp:bob"), "{list}");
+    assert_inert("list", &list);
+    let json = v.ok(&["list", "--json"], "");
+    assert_inert("list --json", &json);
+    let accounts: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(accounts[0]["issuer"], "EvilCorp");
+    assert_eq!(accounts[0]["name"], "bob");
+
+    let code = v.ok(&["code", "--at", "1577836800"], "");
+    assert_eq!(code.trim_end(), "EvilCorp:bob  646 738  (30s)");
+    let code = v.ok(&["code", "evilcorp", "--at", "1577836800", "--json"], "");
+    assert_inert("code --json", &code);
+    let code: Value = serde_json::from_str(&code).unwrap();
+    assert_eq!(
+        (&code["issuer"], &code["name"]),
+        (&Value::from("EvilCorp"), &Value::from("bob"))
+    );
+
+    let added = Vault::new().ok(&["add", &link, "--json"], "");
+    assert_inert("add --json", &added);
+    let added: Value = serde_json::from_str(&added).unwrap();
+    assert_eq!(added["accounts"][0]["issuer"], "EvilCorp");
+    // The warning quotes the link's label prefix, sanitised too.
+    assert!(
+        added["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("'EvilCorp'")),
+        "{added}"
+    );
+
+    // Error lines: the candidates and the ACCOUNT argument itself.
+    let out = v.run(&["code", "nobody\u{1b}[2J"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = error_lines(&out).join("\n");
+    assert!(
+        err.contains("no account matches 'nobody'; accounts: EvilCorp:bob"),
+        "{err}"
+    );
+    assert_inert("error", &err);
+}
+
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn with_suffix(p: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+#[cfg(unix)]
+#[test]
+fn the_vault_its_wal_and_the_device_key_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    let dir = v.path.parent().unwrap();
+    let key = with_suffix(&v.path, ".devicekey");
+    assert_eq!(mode(dir), 0o700, "the folder the CLI created");
+    assert_eq!(mode(&v.path), 0o600);
+    assert_eq!(mode(&key), 0o600);
+
+    // The WAL and shared-memory files exist while a run has the vault open.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_authenticator"))
+        .arg("--vault")
+        .arg(&v.path)
+        .args(["--keystore", "file", "watch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(watch.stdout.as_mut().unwrap(), &mut first).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let p = with_suffix(&v.path, suffix);
+        assert!(p.exists(), "{} while the vault is open", p.display());
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    watch.stdin.take().unwrap().write_all(b"q\n").unwrap();
+    assert!(watch.wait().unwrap().success());
+
+    // Files an older version left readable by everyone are made private.
+    for p in [&v.path, &key] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    for suffix in ["-wal", "-shm"] {
+        let p = with_suffix(&v.path, suffix);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    v.ok(&["status"], "");
+    assert_eq!(mode(&v.path), 0o600);
+    assert_eq!(mode(&key), 0o600);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_default_data_folder_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_authenticator"))
+            .args(["--keystore", "file", "status", "--json"])
+            .env_remove("AUTHENTICATOR_VAULT")
+            .env_remove("AUTHENTICATOR_KEYSTORE")
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", &data)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vault = PathBuf::from(s["vault"].as_str().unwrap());
+    let folder = vault.parent().unwrap();
+    assert!(folder.starts_with(&data), "{}", folder.display());
+    assert_eq!(mode(folder), 0o700);
+    assert_eq!(mode(&vault), 0o600);
+    // It is the CLI's own folder: made private again if it was opened up.
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(run().status.success());
+    assert_eq!(mode(folder), 0o700);
+}
+
 /// A hand-encoded Google Authenticator export (protobuf wire format): two entries,
 /// batch 0 of 2, batch id 9.
 fn migration_link() -> String {

@@ -229,40 +229,144 @@ impl FileKeystore {
     }
 }
 
-impl Keystore for FileKeystore {
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+impl FileKeystore {
+    /// `<key file name>.tmp-`: the prefix of the temporary names next to the key file.
+    fn temp_prefix(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{name}.tmp-")
+    }
+
+    /// A temporary name next to the key file, unique to this process and call.
+    fn temp_path(&self) -> PathBuf {
+        static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        self.path.with_file_name(format!(
+            "{}{}-{n}-{nanos}",
+            self.temp_prefix(),
+            std::process::id()
+        ))
+    }
+
+    /// The temporary files a killed run left next to the key file (each may hold a key).
+    fn temp_files(&self) -> Vec<PathBuf> {
+        let prefix = self.temp_prefix();
+        let Some(dir) = self.path.parent() else {
+            return Vec::new();
+        };
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn read_key(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
         match std::fs::read(&self.path) {
             Ok(bytes) => {
                 let bytes = Zeroizing::new(bytes);
                 if bytes.len() != 32 {
                     return Err(unavailable("the device key file is not 32 bytes"));
                 }
-                Ok(bytes.to_vec())
+                Ok(Some(bytes.to_vec()))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = random_key()?;
-                if let Some(dir) = self.path.parent() {
-                    std::fs::create_dir_all(dir).map_err(unavailable)?;
-                }
-                write_private_file(&self.path, &key).map_err(unavailable)?;
-                Ok(key.to_vec())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    fn delete_device_key(&self) -> Result<(), KeystoreError> {
-        if let Ok(meta) = std::fs::metadata(&self.path) {
-            // Overwrite before unlinking (best effort on journaling file systems).
-            let zeros = vec![0u8; usize::try_from(meta.len()).unwrap_or(32)];
-            let _ = std::fs::write(&self.path, zeros);
+    /// Creates the key file atomically: the key is written and synced under a temporary
+    /// name, then linked to the real one, so a process killed at any moment leaves
+    /// either no key file or a complete one (never an empty or short one), and two
+    /// processes creating at once end with one key that both use.
+    fn create_key(&self) -> Result<Vec<u8>, KeystoreError> {
+        let key = random_key()?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        let tmp = self.temp_path();
+        write_private_file(&tmp, &key).map_err(unavailable)?;
+        let linked = match std::fs::hard_link(&tmp, &self.path) {
+            // A file system without hard links: a rename (no longer exclusive).
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !self.path.exists() => {
+                std::fs::rename(&tmp, &self.path)
+            }
+            other => other,
+        };
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                sync_parent(&self.path);
+                // Keys of runs killed before their link never protected anything.
+                for stale in self.temp_files() {
+                    let _ = std::fs::remove_file(stale);
+                }
+                Ok(key.to_vec())
+            }
+            // Another process created it first: use that one.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self
+                .read_key()?
+                .ok_or_else(|| unavailable("the device key file vanished while it was created")),
             Err(e) => Err(unavailable(e)),
         }
     }
+}
+
+impl Keystore for FileKeystore {
+    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+        match self.read_key()? {
+            Some(key) => Ok(key),
+            None => self.create_key(),
+        }
+    }
+
+    /// Moves the key file away from its name first (one atomic rename), so a kill in
+    /// the middle never leaves a half-erased key under it, then overwrites and unlinks
+    /// it and every temporary copy a killed run left behind.
+    fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        let doomed = self.temp_path();
+        match std::fs::rename(&self.path, &doomed) {
+            Ok(()) => sync_parent(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(unavailable(e)),
+        }
+        for file in self.temp_files() {
+            if let Ok(meta) = std::fs::metadata(&file) {
+                // Overwrite before unlinking (best effort on journaling file systems).
+                let zeros = vec![0u8; usize::try_from(meta.len()).unwrap_or(32)];
+                let _ = std::fs::write(&file, zeros);
+            }
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Makes a rename or link in the key file's directory durable (best effort).
+fn sync_parent(path: &std::path::Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 #[cfg(unix)]
@@ -316,6 +420,53 @@ mod tests {
         );
         let boottime = ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000;
         assert!(boottime.abs_diff(ours) < 50);
+    }
+
+    #[test]
+    fn a_device_key_file_left_by_a_killed_run_never_blocks_or_weakens_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.devicekey");
+        let ks = FileKeystore::new(path.clone());
+        // A run killed after writing its temporary file, before linking it.
+        let stale = dir.path().join("v.devicekey.tmp-1-0-0");
+        std::fs::write(&stale, [7u8; 32]).unwrap();
+        let key = ks.get_or_create_device_key().unwrap();
+        assert_eq!(key.len(), 32);
+        assert_ne!(key, vec![7u8; 32]);
+        assert!(!stale.exists(), "the stale temporary key is removed");
+        assert_eq!(ks.get_or_create_device_key().unwrap(), key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A copy left by a run killed between its link and its unlink goes with the
+        // key on delete.
+        let copy = dir.path().join("v.devicekey.tmp-2-0-0");
+        std::fs::hard_link(&path, &copy).unwrap();
+        ks.delete_device_key().unwrap();
+        assert!(!path.exists() && !copy.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_ne!(ks.get_or_create_device_key().unwrap(), key);
+    }
+
+    #[test]
+    fn concurrent_creators_of_a_device_key_file_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.devicekey");
+        let keys: Vec<Vec<u8>> = (0..8)
+            .map(|_| {
+                let ks = FileKeystore::new(path.clone());
+                std::thread::spawn(move || ks.get_or_create_device_key())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter_map(|h| h.join().unwrap().ok())
+            .collect();
+        assert!(!keys.is_empty());
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(keys.iter().all(|k| *k == on_disk));
     }
 
     #[test]
