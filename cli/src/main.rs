@@ -297,6 +297,27 @@ fn describe(e: &anyhow::Error) -> (u8, String) {
     (EXIT_FAILURE, format!("{e:#}"))
 }
 
+/// `AUTHENTICATOR_LOG=error|warn|info|debug|trace`: the core's log records on stderr
+/// (secret-free by design).
+fn install_log() {
+    use authenticator_core::LogLevel;
+    let level = match std::env::var("AUTHENTICATOR_LOG").ok().as_deref() {
+        Some("error") => LogLevel::Error,
+        Some("warn") => LogLevel::Warn,
+        Some("info") => LogLevel::Info,
+        Some("debug") => LogLevel::Debug,
+        Some("trace") => LogLevel::Trace,
+        _ => return,
+    };
+    struct Stderr;
+    impl authenticator_core::Logger for Stderr {
+        fn log(&self, level: LogLevel, target: String, message: String) {
+            eprintln!("log: {level:?} {target}: {}", output::sanitize(&message));
+        }
+    }
+    authenticator_core::set_logger(Some(std::sync::Arc::new(Stderr)), level);
+}
+
 fn main() -> ExitCode {
     // Everything this process creates (the vault, its -wal and -shm, the device-key
     // file, the vault's folder) is for the user alone. Set before any file is created
@@ -307,6 +328,7 @@ fn main() -> ExitCode {
         libc::umask(0o077);
     }
     let cli = Cli::parse();
+    install_log();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -40,6 +40,14 @@ impl Key256 {
     }
 }
 
+#[cfg(test)]
+impl Key256 {
+    /// The zeroizing container, for the hygiene tests.
+    pub(crate) fn inner_for_tests(&self) -> &Zeroizing<[u8; 32]> {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for Key256 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Key256(<redacted>)")

@@ -176,6 +176,11 @@ impl Engine {
             }
         }
         engine.last_activity = engine.now();
+        log::info!(
+            "vault opened (wiped: {}, unlocked: {})",
+            engine.wiped,
+            engine.vault_key.is_some()
+        );
         Ok(engine)
     }
 
@@ -333,12 +338,14 @@ impl Engine {
         let policy = self.effective_policy()?;
         if let Some(idle) = policy.idle_timeout_seconds {
             if self.elapsed_ms(self.last_activity) > idle.saturating_mul(1000) {
+                log::info!("idle timeout of {idle} s passed: locked");
                 self.forget_vault_key();
             }
         }
         if let Some(away) = self.backgrounded_at {
             let grace = policy.background_grace_seconds.saturating_mul(1000);
             if grace == 0 || self.elapsed_ms(away) > grace {
+                log::info!("the app is in the background past its grace: locked");
                 self.forget_vault_key();
             }
         }
@@ -491,6 +498,7 @@ impl Engine {
                     "UPDATE vault_state SET failed_attempts = 0, wipe_floor = NULL WHERE id = 1",
                     [],
                 )?;
+                log::info!("unlocked with the PIN");
                 self.vault_key = Some(vk.clone());
                 // Whoever typed the PIN is looking at the app.
                 self.backgrounded_at = None;
@@ -498,11 +506,15 @@ impl Engine {
                 Ok(vk)
             }
             Err(Error::Decrypt) if count >= limit => {
+                log::warn!("wrong PIN at the limit of {limit}: wiping the vault");
                 let _ = self.wipe_all();
                 Err(Error::Wiped)
             }
-            Err(Error::Decrypt) => Err(Error::WrongPin {
-                attempts_left: limit - count,
+            Err(Error::Decrypt) => Err({
+                log::warn!("wrong PIN, {} attempts left", limit - count);
+                Error::WrongPin {
+                    attempts_left: limit - count,
+                }
             }),
             Err(other) => Err(other),
         }
@@ -630,7 +642,10 @@ impl Engine {
         self.wiped = true;
         self.accounts_changed();
         self.db.wipe()?;
-        let _ = self.keystore.delete_device_key();
+        if let Err(e) = self.keystore.delete_device_key() {
+            log::warn!("the device key could not be deleted yet ({e}); the next open retries");
+        }
+        log::warn!("vault wiped");
         Ok(())
     }
 
@@ -733,6 +748,7 @@ impl Engine {
                 "the biometric wrap does not match the vault".into(),
             ));
         }
+        log::info!("unlocked with biometrics");
         self.vault_key = Some(vk);
         self.backgrounded_at = None;
         self.touch();
@@ -881,6 +897,7 @@ impl Engine {
                     params![id, next as i64, now],
                 )?;
                 tx.commit()?;
+                log::debug!("HOTP counter of {id} committed at {next} before its code");
                 let code = otp::hotp(&secret, a.algorithm, a.digits, counter)?;
                 Ok(CodeValue {
                     code: code.into(),

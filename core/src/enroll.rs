@@ -345,6 +345,9 @@ impl Engine {
             Engine::store_wrap(&tx, w)?;
         }
         tx.commit()?;
+        for r in &rows {
+            log::info!("added {} account {}", r.kind.as_str(), r.id);
+        }
         self.accounts_changed();
         Ok(())
     }

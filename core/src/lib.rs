@@ -11,8 +11,11 @@ mod crypto;
 mod engine;
 mod enroll;
 mod error;
+#[cfg(test)]
+mod hygiene_tests;
 mod links;
 pub mod lock;
+pub mod logging;
 pub mod otp;
 pub mod platform;
 mod push;
@@ -23,6 +26,7 @@ pub use api::*;
 pub use engine::KdfSettings;
 pub use error::{AuthenticatorError, KeystoreError};
 pub use lock::{LockChange, LockPolicy, LockSetting};
+pub use logging::{set_logger, LogLevel, Logger};
 pub use otp::{AccountKind, Algorithm};
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 pub use platform::OsKeystore;

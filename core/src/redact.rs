@@ -27,6 +27,14 @@ impl OtpCode {
     }
 }
 
+#[cfg(test)]
+impl OtpCode {
+    /// The zeroizing container, for the hygiene tests.
+    pub(crate) fn inner_for_tests(&self) -> &Zeroizing<String> {
+        &self.0
+    }
+}
+
 impl std::ops::Deref for OtpCode {
     type Target = str;
     fn deref(&self) -> &str {

@@ -567,3 +567,134 @@ fn concurrent_answers_send_only_one() {
         Err(AuthenticatorError::AlreadyAnswered)
     ));
 }
+
+/// Captures every log record (the most verbose level).
+struct CaptureLog(Mutex<Vec<String>>);
+
+impl authenticator_core::Logger for CaptureLog {
+    fn log(&self, level: authenticator_core::LogLevel, target: String, message: String) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{level:?} {target}: {message}"));
+    }
+}
+
+/// `needle` occurs in `hay` as a token of its own (not inside a longer run of letters or
+/// digits, such as a hex account id that happens to hold six digits).
+fn contains_token(hay: &str, needle: &str) -> bool {
+    hay.match_indices(needle).any(|(i, _)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+#[test]
+fn nothing_secret_reaches_the_log_or_an_error_even_at_trace() {
+    let log = Arc::new(CaptureLog(Mutex::new(Vec::new())));
+    authenticator_core::set_logger(Some(log.clone()), authenticator_core::LogLevel::Trace);
+    let (_f, s, a) = enrolled();
+    const SECRET: &str = "KRUGS4ZANFZSAYJAONSWG4TFOQQGM33SEB2GK43UOM";
+    const PIN: &str = "7391824650";
+    let mut shown: Vec<String> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    // Enrollment with a secret, codes, HOTP codes.
+    let link = format!("otpauth://totp/Hyg:me?secret={SECRET}&issuer=Hyg");
+    let hotp = format!("otpauth://hotp/Hyg:h?secret={SECRET}&issuer=Hyg&counter=5");
+    let p = a.preview(link.clone()).unwrap();
+    shown.extend(
+        p.accounts[0]
+            .current_code
+            .iter()
+            .map(|c| c.expose().to_string()),
+    );
+    let id = a.add(link.clone()).unwrap().accounts[0].id.clone();
+    let hid = a.add(hotp.clone()).unwrap().accounts[0].id.clone();
+    for _ in 0..3 {
+        shown.push(a.code(hid.clone()).unwrap().code.expose().to_string());
+    }
+    shown.push(a.code(id.clone()).unwrap().code.expose().to_string());
+    shown.extend(
+        a.time_codes()
+            .unwrap()
+            .iter()
+            .map(|c| c.code.expose().to_string()),
+    );
+    // Bad links that carry the secret: refused without echoing it.
+    for bad in [
+        format!("otpauth://totp/Hyg:me?secret={SECRET}&digits=5"),
+        format!("otpauth://totp/Hyg:me?secret={SECRET}&algorithm=MD5"),
+        format!("otpauth://totp/Hyg:me?secret={SECRET}!!"),
+        link.clone(),
+    ] {
+        errors.push(a.add(bad).unwrap_err().to_string());
+    }
+    // PIN checks, right and wrong.
+    a.set_pin(PIN.into()).unwrap();
+    a.lock().unwrap();
+    errors.push(a.unlock("0000000000".into()).unwrap_err().to_string());
+    errors.push(a.unlock(format!("{PIN}1")).unwrap_err().to_string());
+    a.unlock(PIN.into()).unwrap();
+    errors.push(
+        a.change_pin("1111111111".into(), PIN.into())
+            .unwrap_err()
+            .to_string(),
+    );
+    errors.push(a.set_pin("12a4".into()).unwrap_err().to_string());
+    // A push round trip, with a replay and a wrong option.
+    let msg = s.challenge("NONCEHYGIENEHYGIENEHYGIENEHYGIEN", Some("12,34,56"));
+    let c = a.receive_push(msg.clone()).unwrap();
+    errors.push(
+        a.approve(c.id.clone(), Some("99".into()))
+            .unwrap_err()
+            .to_string(),
+    );
+    let r = a.approve(c.id.clone(), Some("34".into())).unwrap();
+    shown.extend(r.display_code.iter().map(|c| c.expose().to_string()));
+    errors.push(a.receive_push(msg.clone()).unwrap_err().to_string());
+    errors.push(
+        a.update_push_service_token("fcm-hygiene".into())
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string()),
+    );
+
+    let mut secrets: Vec<String> = vec![
+        SECRET.to_string(),
+        SECRET.to_lowercase(),
+        data_encoding::HEXLOWER.encode(
+            &data_encoding::BASE32_NOPAD
+                .decode(SECRET.as_bytes())
+                .unwrap(),
+        ),
+        PIN.to_string(),
+        "goodcredential".to_string(),
+        msg["signature"].clone(),
+        msg["capabilities_signature"].clone(),
+    ];
+    for answer in s.answers.lock().unwrap().iter() {
+        secrets.push(answer["signature"].clone());
+    }
+    let logged = log.0.lock().unwrap().join("\n");
+    assert!(
+        logged.contains("added totp account"),
+        "the log is really on: {logged}"
+    );
+    assert!(logged.contains("wrong PIN"), "{logged}");
+    for text in std::iter::once(&logged).chain(errors.iter()) {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret leaked into: {text}"
+            );
+        }
+        for code in &shown {
+            assert!(
+                !contains_token(text, code),
+                "code {code} leaked into: {text}"
+            );
+        }
+    }
+    authenticator_core::set_logger(None, authenticator_core::LogLevel::Error);
+}

@@ -28,10 +28,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// no panic ever crosses the FFI.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, AuthenticatorError> {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r.map_err(AuthenticatorError::from),
-        Err(_) => Err(AuthenticatorError::Internal {
-            reason: "unexpected internal failure (panic caught)".into(),
+        Ok(r) => r.map_err(|e| {
+            // Error texts name what is wrong, never a secret (tested).
+            log::debug!("call answered an error: {e}");
+            AuthenticatorError::from(e)
         }),
+        Err(_) => {
+            log::error!("a panic was caught at the FFI boundary");
+            Err(AuthenticatorError::Internal {
+                reason: "unexpected internal failure (panic caught)".into(),
+            })
+        }
     }
 }
 

@@ -68,14 +68,34 @@ pub struct Challenge {
     pub source: ChallengeSource,
 }
 
-/// A signed request ready to send.
-#[derive(Debug, Clone)]
+/// A signed request ready to send. `Debug` names the fields but shows no value (the
+/// signature, an enrollment credential).
+#[derive(Clone)]
 pub struct SignedRequest {
     pub account_id: String,
     pub serial: String,
     pub url: String,
     pub verify_tls: bool,
     pub fields: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("account_id", &self.account_id)
+            .field("serial", &self.serial)
+            .field("url", &self.url)
+            .field("verify_tls", &self.verify_tls)
+            .field(
+                "fields",
+                &self
+                    .fields
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl SignedRequest {
@@ -305,6 +325,12 @@ impl Engine {
                 state: "pending".into(),
             };
             self.db.insert_challenge(&row)?;
+            log::info!(
+                "challenge {} for {} verified and stored (via {})",
+                wire.nonce,
+                wire.serial,
+                source.as_str()
+            );
         }
         self.challenge_record(&wire.nonce)
     }
@@ -531,6 +557,7 @@ impl Engine {
         };
         let now = self.clock.now_unix_seconds();
         self.db.mark_challenge(nonce, state, now)?;
+        log::info!("answer to challenge {nonce}: {state}");
         let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
         Ok(AnswerOutcome {
             accepted,
@@ -635,6 +662,12 @@ impl Engine {
         outcome: std::result::Result<(), String>,
     ) -> Result<()> {
         let now = self.clock.now_unix_seconds();
+        match &outcome {
+            Ok(()) => log::info!("push token update for account {account_id} delivered"),
+            Err(reason) => {
+                log::warn!("push token update for account {account_id} failed: {reason}")
+            }
+        }
         match outcome {
             Ok(()) => self.db.conn().execute(
                 "DELETE FROM push_token_updates WHERE account_id = ?1 AND token = ?2",

@@ -115,8 +115,9 @@ pub fn decode_server_key(b64: &str) -> Result<Vec<u8>> {
     Ok(der)
 }
 
-/// A challenge as the server sent it (push payload or poll list entry).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A challenge as the server sent it (push payload or poll list entry). `Debug` leaves
+/// the signatures out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WireChallenge {
     pub nonce: String,
     pub url: String,
@@ -131,6 +132,20 @@ pub struct WireChallenge {
     /// When the messaging service says it sent the push (unix seconds; FCM's
     /// `google.sent_time` in milliseconds). Not signed: used only to expire sooner.
     pub sent_at: Option<i64>,
+}
+
+impl std::fmt::Debug for WireChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireChallenge")
+            .field("nonce", &self.nonce)
+            .field("url", &self.url)
+            .field("serial", &self.serial)
+            .field("title", &self.title)
+            .field("sslverify", &self.sslverify)
+            .field("require_presence", &self.require_presence)
+            .field("signature", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl WireChallenge {

@@ -46,46 +46,50 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest response body read (privacyIDEA's answers are a few KiB).
 pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
 
-/// The real transport (reqwest, rustls).
+/// The real transport (reqwest, rustls). The clients are built on first use: loading
+/// the platform's trust store costs milliseconds that opening a vault should not pay.
 pub struct HttpTransport {
-    verifying: reqwest::blocking::Client,
-    non_verifying: reqwest::blocking::Client,
+    verifying: std::sync::OnceLock<reqwest::blocking::Client>,
+    non_verifying: std::sync::OnceLock<reqwest::blocking::Client>,
 }
 
 impl HttpTransport {
-    /// Builds both clients (verifying and, for `sslverify=0` tokens, non-verifying).
+    /// A transport whose clients (verifying and, for `sslverify=0` tokens,
+    /// non-verifying) are built when first needed.
     pub fn new() -> std::result::Result<Self, crate::AuthenticatorError> {
-        // ring is the one crypto provider (reqwest's default would be aws-lc-rs, a C
-        // build). Installing fails harmlessly when the host app already chose one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let build = |verify: bool| {
-            reqwest::blocking::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(REQUEST_TIMEOUT)
-                // Never follow a redirect: a 307/308 would re-post the enrollment
-                // credential or a signed answer to wherever it points.
-                .redirect(reqwest::redirect::Policy::none())
-                .tls_danger_accept_invalid_certs(!verify)
-                .user_agent(concat!("authenticator-core/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::Internal(format!("HTTP client: {e}")))
-        };
-        let (verifying, non_verifying) = match (build(true), build(false)) {
-            (Ok(v), Ok(n)) => (v, n),
-            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
-        };
         Ok(Self {
-            verifying,
-            non_verifying,
+            verifying: std::sync::OnceLock::new(),
+            non_verifying: std::sync::OnceLock::new(),
         })
     }
 
-    fn client(&self, verify: bool) -> &reqwest::blocking::Client {
-        if verify {
+    fn build(verify: bool) -> Result<reqwest::blocking::Client> {
+        // ring is the one crypto provider (reqwest's default would be aws-lc-rs, a C
+        // build). Installing fails harmlessly when the host app already chose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::blocking::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            // Never follow a redirect: a 307/308 would re-post the enrollment
+            // credential or a signed answer to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_danger_accept_invalid_certs(!verify)
+            .user_agent(concat!("authenticator-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError(format!("the HTTP client could not be set up: {e}")))
+    }
+
+    fn client(&self, verify: bool) -> Result<&reqwest::blocking::Client> {
+        let cell = if verify {
             &self.verifying
         } else {
             &self.non_verifying
+        };
+        if let Some(c) = cell.get() {
+            return Ok(c);
         }
+        let built = Self::build(verify)?;
+        Ok(cell.get_or_init(|| built))
     }
 }
 
@@ -132,7 +136,7 @@ impl Transport for HttpTransport {
         verify_tls: bool,
     ) -> Result<HttpResponse> {
         let r = self
-            .client(verify_tls)
+            .client(verify_tls)?
             .post(url)
             .form(form)
             .send()
@@ -142,7 +146,7 @@ impl Transport for HttpTransport {
 
     fn get(&self, url: &str, query: &[(&str, &str)], verify_tls: bool) -> Result<HttpResponse> {
         let r = self
-            .client(verify_tls)
+            .client(verify_tls)?
             .get(url)
             .query(query)
             .send()

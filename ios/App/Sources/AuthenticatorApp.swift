@@ -11,6 +11,11 @@ struct AuthenticatorApp: App {
     @StateObject private var model = AppModel.shared
     @Environment(\.scenePhase) private var scenePhase
 
+    init() {
+        // One log: the core's records go to the unified log with the app's.
+        CoreLogger.install()
+    }
+
     var body: some Scene {
         WindowGroup {
             ZStack {

@@ -27,6 +27,9 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.authcore.Authenticator
 import org.authcore.LockState
+import org.authcore.LogLevel
+import org.authcore.Logger
+import org.authcore.setLogger
 import org.authcore.discardVault
 import java.io.File
 import java.util.concurrent.atomic.AtomicReference
@@ -75,6 +78,8 @@ class AuthenticatorApp : Application() {
         super.onCreate()
         // TLS through Android's trust store (user and MDM CAs): before any core call.
         PlatformTls.ensureInitialized(this)
+        // One log: the core's records (secret-free by design) go to logcat with the app's.
+        setLogger(CoreLogcat, LogLevel.INFO)
         opening.set(startOpen(discardFirst = false))
         PushNotifications.createChannels(this)
         startLifecycleLock()
@@ -206,5 +211,19 @@ class AuthenticatorApp : Application() {
     companion object {
         private const val TAG = "AuthenticatorApp"
         private const val VAULT_FILE = "vault.sqlite3"
+    }
+}
+
+/** The core's Logger foreign trait on logcat (tag "authcore"). Returns at once; never calls the core. */
+private object CoreLogcat : Logger {
+    override fun log(level: LogLevel, target: String, message: String) {
+        val priority = when (level) {
+            LogLevel.ERROR -> Log.ERROR
+            LogLevel.WARN -> Log.WARN
+            LogLevel.INFO -> Log.INFO
+            LogLevel.DEBUG -> Log.DEBUG
+            LogLevel.TRACE -> Log.VERBOSE
+        }
+        Log.println(priority, "authcore", "$target: $message")
     }
 }
