@@ -16,7 +16,7 @@ export PI_URL="${PI_URL:-http://127.0.0.1:${PI_PORT:-5080}}"
 # once with one line naming it and the one command that installs it.
 missing=0
 need() {  # need TOOL "install command"
-    if ! command -v "$1" >/dev/null 2>&1 && [[ ! -x "$1" ]]; then
+    if ! command -v "$1" >/dev/null 2>&1 && [[ ! -e "$1" && ! -L "$1" ]]; then
         echo "[run-all] missing: $1 -- install it with: $2" >&2
         missing=1
     fi

@@ -7,8 +7,8 @@ package org.authcore
  * generated `toString` would print every field; this wrapper keeps the code out of
  * logs and crash reports. Read [value] to draw it on the screen.
  */
-class OtpCode(val value: String) {
-    override fun toString(): String = "OtpCode(<redacted>)"
-    override fun equals(other: Any?): Boolean = other is OtpCode && other.value == value
+class OneTimeCode(val value: String) {
+    override fun toString(): String = "OneTimeCode(<redacted>)"
+    override fun equals(other: Any?): Boolean = other is OneTimeCode && other.value == value
     override fun hashCode(): Int = value.hashCode()
 }
