@@ -625,13 +625,13 @@ fn kill_during_the_last_wrong_pin() {
             let right = unlock_with(&v, PIN);
             assert_eq!(right.code, Some(4), "{ctx}: the right PIN after the limit");
             // Killed inside the wipe after its transaction, before the device key was
-            // deleted: only counted here, since finishing that wipe at the next open
-            // is issue 9's finding 3 (on main).
+            // deleted: the next open (the `status` above) finishes the wipe.
             let mut key = v.path.as_os_str().to_owned();
             key.push(".devicekey");
             if PathBuf::from(key).exists() {
                 key_left += 1;
             }
+            assert_eq!(key_left, 0, "{ctx}: the open after a wipe deletes the device key");
         } else {
             assert!(r.killed, "{ctx}: a completed last wrong PIN left {status}");
             assert_eq!(attempts_left(&status), 1, "{ctx}: {status}");
