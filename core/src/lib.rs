@@ -9,6 +9,7 @@ mod crypto;
 mod engine;
 mod enroll;
 mod error;
+pub mod fuzz_support;
 mod links;
 pub mod lock;
 pub mod otp;
