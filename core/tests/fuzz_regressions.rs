@@ -5,8 +5,11 @@
 //! reach what they were made for (valid signatures, decodable QR images).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use authenticator_core::fuzz_support::{self as fs, PREVIEW_NOW};
 use authenticator_core::AuthenticatorError;
+use common::Fixture;
 use std::path::{Path, PathBuf};
 
 const SERVER_KEY: &[u8] = include_bytes!("../../fuzz/keys/server-test-key.pkcs1.der");
@@ -127,4 +130,46 @@ fn answer_seeds_parse_as_privacyidea_means_them() {
         fs::token_update_verdict(s, &b),
         Err(AuthenticatorError::Server { status: 502, .. })
     ));
+}
+
+/// Found while writing the `parse_link` target (by reading what an accepted policy
+/// turns into, not by a crash): `lock_idle` took any u64, the vault stores it as an
+/// SQLite integer with `as i64`, and the policy in force is `MIN(lock_idle_seconds)`.
+/// `lock_idle=18446744073709551615` was stored as -1, the smallest of all, read back
+/// as u64::MAX: a scanned link switched off the idle lock another account requires.
+#[test]
+fn a_huge_lock_idle_cannot_switch_off_another_accounts_idle_lock() {
+    let f = Fixture::new();
+    let a = f.open();
+    a.set_pin("1234".into()).unwrap();
+    a.add("otpauth://totp/Ent:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&lock_idle=120".into())
+        .unwrap();
+    for idle in ["18446744073709551615", "9223372036854775808"] {
+        let link = format!(
+            "otpauth://totp/Evil:b?secret=MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U&lock_idle={idle}"
+        );
+        let r = a.add(link.clone());
+        assert!(
+            matches!(r, Err(AuthenticatorError::InvalidEnrollment { ref reason }) if reason.contains("lock_idle")),
+            "{idle}: {r:?}"
+        );
+        assert!(matches!(
+            fs::preview_link(&link, PREVIEW_NOW),
+            Err(AuthenticatorError::InvalidEnrollment { .. })
+        ));
+        assert_eq!(
+            a.lock_state().unwrap().policy.idle_timeout_seconds,
+            Some(120)
+        );
+    }
+    // The largest value the vault stores as it is still works (and changes nothing).
+    a.add(format!(
+        "otpauth://totp/Big:c?secret=MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U&lock_idle={}",
+        i64::MAX
+    ))
+    .unwrap();
+    assert_eq!(
+        a.lock_state().unwrap().policy.idle_timeout_seconds,
+        Some(120)
+    );
 }
