@@ -17,12 +17,17 @@ type Result<T> = std::result::Result<T, AuthenticatorError>;
 pub const PREVIEW_NOW: i64 = 1_700_000_000;
 
 /// The preview path of a scanned or pasted link: `links::parse_link`, then the code
-/// each OTP entry would show at `now`. Returns how many accounts the link holds.
+/// each OTP entry would show at `now`. Returns how many accounts the link holds; an
+/// accepted account that has no code is an `Internal` error (a bug).
 pub fn preview_link(link: &str, now: i64) -> Result<usize> {
     match links::parse_link(link)? {
         ParsedLink::Otp { entries, .. } => {
             for e in &entries {
-                let _ = enroll::code_now(e, now);
+                if enroll::code_now(e, now).is_none() {
+                    return Err(AuthenticatorError::Internal {
+                        reason: "an accepted account has no code".into(),
+                    });
+                }
             }
             Ok(entries.len())
         }

@@ -173,3 +173,17 @@ fn a_huge_lock_idle_cannot_switch_off_another_accounts_idle_lock() {
         Some(120)
     );
 }
+
+/// `qr_image` with `-malloc_limit_mb=256`: an 821-byte PNG whose header declares
+/// 4784128 x 73 grey pixels made the image crate allocate 349 MB before reading any
+/// pixel (under its 512 MiB default limit), then fail on the missing data. It must
+/// stay a typed error; bounding the memory before any allocation is the QR decoder's
+/// own limit (issue 9, finding 11), and its test measures the peak.
+#[test]
+fn qr_image_header_bomb_is_a_typed_error() {
+    let png = include_bytes!("fuzz_regressions/qr_image-oom-header-bomb.png");
+    assert!(matches!(
+        fs::decode_qr_image(png),
+        Err(AuthenticatorError::InvalidEnrollment { .. })
+    ));
+}

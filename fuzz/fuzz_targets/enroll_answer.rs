@@ -6,13 +6,17 @@
 use authenticator_core::fuzz_support::{
     decode_server_key, enrollment_answer, status_and_body, verify_signature,
 };
+use authenticator_core_fuzz::checked;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Some((status, body)) = status_and_body(data) {
-        for key in [enrollment_answer(status, body), decode_server_key(body)]
-            .into_iter()
-            .flatten()
+        for key in [
+            checked(enrollment_answer(status, body)),
+            checked(decode_server_key(body)),
+        ]
+        .into_iter()
+        .flatten()
         {
             let _ = verify_signature(&key, "NONCE|url|SERIAL|question|title|1", "AAAAAAAA");
         }

@@ -3,8 +3,9 @@
 #![no_main]
 
 use authenticator_core::fuzz_support::migration_payload;
+use authenticator_core_fuzz::checked;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = migration_payload(data);
+    let _ = checked(migration_payload(data));
 });

@@ -3,10 +3,11 @@
 #![no_main]
 
 use authenticator_core::fuzz_support::{preview_link, PREVIEW_NOW};
+use authenticator_core_fuzz::checked;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(link) = std::str::from_utf8(data) {
-        let _ = preview_link(link, PREVIEW_NOW);
+        let _ = checked(preview_link(link, PREVIEW_NOW));
     }
 });

@@ -3,11 +3,11 @@
 #![no_main]
 
 use authenticator_core::fuzz_support::{poll_list, status_and_body};
-use authenticator_core_fuzz::SERVER_KEY;
+use authenticator_core_fuzz::{checked, SERVER_KEY};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Some((status, body)) = status_and_body(data) {
-        let _ = poll_list(status, body, SERVER_KEY);
+        let _ = checked(poll_list(status, body, SERVER_KEY));
     }
 });

@@ -4,11 +4,11 @@
 #![no_main]
 
 use authenticator_core::fuzz_support::{push_message, string_map};
-use authenticator_core_fuzz::SERVER_KEY;
+use authenticator_core_fuzz::{checked, SERVER_KEY};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Some(map) = string_map(data) {
-        let _ = push_message(&map, SERVER_KEY);
+        let _ = checked(push_message(&map, SERVER_KEY));
     }
 });
