@@ -631,7 +631,10 @@ fn kill_during_the_last_wrong_pin() {
             if PathBuf::from(key).exists() {
                 key_left += 1;
             }
-            assert_eq!(key_left, 0, "{ctx}: the open after a wipe deletes the device key");
+            assert_eq!(
+                key_left, 0,
+                "{ctx}: the open after a wipe deletes the device key"
+            );
         } else {
             assert!(r.killed, "{ctx}: a completed last wrong PIN left {status}");
             assert_eq!(attempts_left(&status), 1, "{ctx}: {status}");

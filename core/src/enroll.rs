@@ -78,7 +78,7 @@ pub fn decode_qr_image(bytes: &[u8]) -> Result<String> {
     )))
 }
 
-fn code_now(e: &OtpEntry, now: i64) -> Option<String> {
+pub(crate) fn code_now(e: &OtpEntry, now: i64) -> Option<String> {
     let t = u64::try_from(now).ok()?;
     match e.kind {
         AccountKind::Totp => otp::totp(&e.secret, e.algorithm, e.digits, e.period, t).ok(),

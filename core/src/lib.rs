@@ -11,6 +11,7 @@ mod crypto;
 mod engine;
 mod enroll;
 mod error;
+pub mod fuzz_support;
 #[cfg(test)]
 mod hygiene_tests;
 mod links;

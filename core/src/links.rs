@@ -284,6 +284,15 @@ fn lock_policy(params: &[(String, String)]) -> Result<AccountLockPolicy> {
         if n == 0 {
             return Err(bad("lock_idle must be at least 1 second"));
         }
+        // The vault stores it as a signed SQLite integer and takes the smallest of all
+        // accounts: a value past i64::MAX would wrap negative and switch off the idle
+        // lock that other accounts require.
+        if i64::try_from(n).is_err() {
+            return Err(bad(format!(
+                "lock_idle must be at most {} seconds",
+                i64::MAX
+            )));
+        }
         p.idle_seconds = Some(n);
         p.require_pin = true;
     }

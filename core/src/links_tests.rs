@@ -135,6 +135,7 @@ fn rejects_with_a_reason_that_says_what_is_wrong() {
         ("otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP&counter=18446744073709551616", "counter must be a whole number"),
         ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_wipe_after=50", "lock_wipe_after"),
         ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_idle=0", "lock_idle"),
+        ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_idle=9223372036854775808", "lock_idle must be at most"),
         ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_background=86401", "lock_background must be at most"),
         ("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&lock_background=soon", "lock_background must be a number"),
         ("otpauth-migration://offline?data=", "holds no accounts"),

@@ -211,24 +211,7 @@ impl Engine {
             ("pubkey", pubkey.as_str()),
         ];
         let resp = self.transport.post_form(&e.url, &form, e.sslverify)?;
-        let v = protocol::parse_answer(resp.status, &resp.body).map_err(|err| match err {
-            Error::Server {
-                status: 400,
-                message,
-            } => Error::InvalidEnrollment(format!(
-                "the server refused the enrollment credential ({message})"
-            )),
-            Error::Server { status: 404, .. } => Error::InvalidEnrollment(
-                "the server has no token waiting for this enrollment (already enrolled or expired)"
-                    .into(),
-            ),
-            other => other,
-        })?;
-        let server_key_b64 = v
-            .pointer("/detail/public_key")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::InvalidEnrollment("the server sent no public key".into()))?;
-        let server_key = protocol::decode_server_key(server_key_b64)?;
+        let server_key = protocol::parse_enrollment_answer(resp.status, &resp.body)?;
         let id = crate::enroll::new_account_id()?;
         let ddk = self.device_data_key.clone().ok_or(Error::Wiped)?;
         let sealed_server_key = crypto::seal(&ddk, &vault::server_key_aad(&id), &server_key)?;
@@ -437,12 +420,7 @@ impl Engine {
         status: u16,
         body: &str,
     ) -> Result<(Vec<Challenge>, Vec<String>)> {
-        let v = protocol::parse_answer(status, body)?;
-        let list = v
-            .pointer("/result/value")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let list = protocol::poll_entries(status, body)?;
         let mut got = Vec::new();
         let mut problems = Vec::new();
         for entry in &list {
@@ -548,9 +526,8 @@ impl Engine {
         status: u16,
         body: &str,
     ) -> Result<AnswerOutcome> {
-        let v = protocol::parse_answer(status, body)?;
-        let accepted = v.pointer("/result/value").and_then(Value::as_bool) == Some(true);
-        let state = match (accepted, answer) {
+        let outcome = answer_outcome(status, body)?;
+        let state = match (outcome.accepted, answer) {
             (true, Answer::Approve { .. }) => "approved",
             (true, Answer::Decline { .. }) => "declined",
             (false, _) => "refused",
@@ -558,12 +535,7 @@ impl Engine {
         let now = self.clock.now_unix_seconds();
         self.db.mark_challenge(nonce, state, now)?;
         log::info!("answer to challenge {nonce}: {state}");
-        let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-        Ok(AnswerOutcome {
-            accepted,
-            display_code: text("/detail/display_code"),
-            message: text("/detail/message"),
-        })
+        Ok(outcome)
     }
 
     /// Stores the FCM/APNs token used for new enrollments.
@@ -701,6 +673,18 @@ pub struct QueuedTokenUpdate {
     pub token: String,
     /// The signed request.
     pub request: SignedRequest,
+}
+
+/// Reads privacyIDEA's answer to an approve or decline: `result.value` true is
+/// accepted; `detail.display_code` and `detail.message` come with code-to-phone.
+pub fn answer_outcome(status: u16, body: &str) -> Result<AnswerOutcome> {
+    let v = protocol::parse_answer(status, body)?;
+    let text = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    Ok(AnswerOutcome {
+        accepted: v.pointer("/result/value").and_then(Value::as_bool) == Some(true),
+        display_code: text("/detail/display_code"),
+        message: text("/detail/message"),
+    })
 }
 
 /// Reads privacyIDEA's answer to a token update: `result.value` true is success.

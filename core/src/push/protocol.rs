@@ -115,6 +115,40 @@ pub fn decode_server_key(b64: &str) -> Result<Vec<u8>> {
     Ok(der)
 }
 
+/// Reads privacyIDEA's answer to enrollment step 2 and returns the server's PKCS#1 key
+/// DER (`detail.public_key`). A 400 means a wrong enrollment credential, a 404 a token
+/// that is no longer waiting for step 2.
+pub fn parse_enrollment_answer(status: u16, body: &str) -> Result<Vec<u8>> {
+    let v = parse_answer(status, body).map_err(|err| match err {
+        Error::Server {
+            status: 400,
+            message,
+        } => Error::InvalidEnrollment(format!(
+            "the server refused the enrollment credential ({message})"
+        )),
+        Error::Server { status: 404, .. } => Error::InvalidEnrollment(
+            "the server has no token waiting for this enrollment (already enrolled or expired)"
+                .into(),
+        ),
+        other => other,
+    })?;
+    let server_key_b64 = v
+        .pointer("/detail/public_key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::InvalidEnrollment("the server sent no public key".into()))?;
+    decode_server_key(server_key_b64)
+}
+
+/// The entries of a poll answer (`result.value`: one object per open challenge); a
+/// missing or non-list value is an empty list.
+pub fn poll_entries(status: u16, body: &str) -> Result<Vec<Value>> {
+    let v = parse_answer(status, body)?;
+    Ok(v.pointer("/result/value")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
 /// A challenge as the server sent it (push payload or poll list entry). `Debug` leaves
 /// the signatures out.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,0 +1,150 @@
+//! Entry points for the fuzz targets (`fuzz/`) and their regression tests
+//! (`core/tests/fuzz_regressions.rs`): thin wrappers over the parsers that untrusted
+//! input reaches, each calling the same code the engine calls. Unlike the exported
+//! API they do not catch panics, so a fuzzer sees every one. Not part of the
+//! supported API.
+#![doc(hidden)]
+
+use crate::enroll;
+use crate::error::AuthenticatorError;
+use crate::links::{self, ParsedLink};
+use crate::push::{self, protocol, protocol::WireChallenge};
+use std::collections::HashMap;
+
+type Result<T> = std::result::Result<T, AuthenticatorError>;
+
+/// A fixed "now" for the codes a preview shows (2023-11-14T22:13:20Z).
+pub const PREVIEW_NOW: i64 = 1_700_000_000;
+
+/// The preview path of a scanned or pasted link: `links::parse_link`, then the code
+/// each OTP entry would show at `now`. Returns how many accounts the link holds; an
+/// accepted account that has no code is an `Internal` error (a bug).
+pub fn preview_link(link: &str, now: i64) -> Result<usize> {
+    match links::parse_link(link)? {
+        ParsedLink::Otp { entries, .. } => {
+            for e in &entries {
+                if enroll::code_now(e, now).is_none() {
+                    return Err(AuthenticatorError::Internal {
+                        reason: "an accepted account has no code".into(),
+                    });
+                }
+            }
+            Ok(entries.len())
+        }
+        ParsedLink::Push { .. } => Ok(1),
+    }
+}
+
+/// A Google Authenticator export payload (the protobuf bytes), put into an
+/// `otpauth-migration://offline?data=` link as an exporter would and previewed.
+pub fn migration_payload(payload: &[u8]) -> Result<usize> {
+    let b64 = data_encoding::BASE64.encode(payload);
+    let data = percent_encoding::utf8_percent_encode(&b64, percent_encoding::NON_ALPHANUMERIC);
+    preview_link(
+        &format!("otpauth-migration://offline?data={data}"),
+        PREVIEW_NOW,
+    )
+}
+
+/// The text of the QR code in a PNG or JPEG image (`enroll::decode_qr_image`).
+pub fn decode_qr_image(image: &[u8]) -> Result<String> {
+    Ok(enroll::decode_qr_image(image)?)
+}
+
+/// A push message (FCM data / APNs userInfo) as `receive_push` reads it: shape checks,
+/// the server signature (and capabilities signature) against `server_pkcs1`, then the
+/// presence options and decline reasons stored with it.
+pub fn push_message(message: &HashMap<String, String>, server_pkcs1: &[u8]) -> Result<()> {
+    checked_challenge(WireChallenge::from_map(message)?, server_pkcs1)
+}
+
+/// One poll-list entry (a JSON text), read and checked like a push message.
+pub fn poll_entry(json: &str, server_pkcs1: &[u8]) -> Result<()> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|_| AuthenticatorError::InvalidPushMessage {
+            reason: "not JSON".into(),
+        })?;
+    checked_challenge(WireChallenge::from_json(&v)?, server_pkcs1)
+}
+
+fn checked_challenge(c: WireChallenge, server_pkcs1: &[u8]) -> Result<()> {
+    c.verify(server_pkcs1)?;
+    let _ = (c.presence_options(), c.decline_reasons());
+    Ok(())
+}
+
+/// A poll answer as `Engine::ingest_poll` reads it: the list, then each entry checked
+/// like a push message. Returns how many entries verified.
+pub fn poll_list(status: u16, body: &str, server_pkcs1: &[u8]) -> Result<usize> {
+    let entries = protocol::poll_entries(status, body)?;
+    Ok(entries
+        .iter()
+        .filter(|e| {
+            WireChallenge::from_json(e)
+                .map_err(AuthenticatorError::from)
+                .and_then(|c| checked_challenge(c, server_pkcs1))
+                .is_ok()
+        })
+        .count())
+}
+
+/// Any privacyIDEA JSON answer (`protocol::parse_answer`).
+pub fn server_answer(status: u16, body: &str) -> Result<()> {
+    protocol::parse_answer(status, body)?;
+    Ok(())
+}
+
+/// The answer to an approve or decline; true when the server accepted it.
+pub fn answer_verdict(status: u16, body: &str) -> Result<bool> {
+    Ok(push::answer_outcome(status, body)?.accepted)
+}
+
+/// The answer to enrollment step 2; returns the server key's PKCS#1 DER.
+pub fn enrollment_answer(status: u16, body: &str) -> Result<Vec<u8>> {
+    Ok(protocol::parse_enrollment_answer(status, body)?)
+}
+
+/// A server key as step 2 carries it (`detail.public_key`, base64 PKCS#1).
+pub fn decode_server_key(b64: &str) -> Result<Vec<u8>> {
+    Ok(protocol::decode_server_key(b64)?)
+}
+
+/// Verifies `signature` (base32) over `message` with a server key, as every challenge
+/// verification does.
+pub fn verify_signature(server_pkcs1: &[u8], message: &str, signature: &str) -> bool {
+    protocol::verify(server_pkcs1, message, signature).is_ok()
+}
+
+/// The answer to a push token update (`push::token_update_verdict`).
+pub fn token_update_verdict(status: u16, body: &str) -> Result<()> {
+    Ok(push::token_update_verdict(status, body)?)
+}
+
+/// Input format of the server-answer fuzz targets: the HTTP status on the first line and
+/// the body after it; input whose first line is not a status is a 200 with that input as
+/// the body. `None` for input that is not UTF-8 (a `reqwest` body is text).
+pub fn status_and_body(data: &[u8]) -> Option<(u16, &str)> {
+    let text = std::str::from_utf8(data).ok()?;
+    Some(match text.split_once('\n') {
+        Some((first, body)) => match first.trim().parse::<u16>() {
+            Ok(status) => (status, body),
+            Err(_) => (200, text),
+        },
+        None => (200, text),
+    })
+}
+
+/// Input format of the push message fuzz target: one `key=value` per line (split at the
+/// first `=`; a later line with the same key wins). `None` for input that is not UTF-8
+/// (FCM data and APNs userInfo values are strings).
+pub fn string_map(data: &[u8]) -> Option<HashMap<String, String>> {
+    let text = std::str::from_utf8(data).ok()?;
+    Some(
+        text.lines()
+            .map(|line| {
+                let (k, v) = line.split_once('=').unwrap_or((line, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
+    )
+}
