@@ -4,8 +4,9 @@
 #   2. cargo test for the whole workspace (unit, integration, interop with PI_REQUIRED=1, CLI);
 #   3. the OS-keystore test against a real Secret Service (private D-Bus session);
 #   4. the Kotlin binding tests on the JVM and the Swift binding tests (XCTest in a Debian
-#      trixie chroot).
-# Set SKIP_SWIFT=1 / SKIP_KOTLIN=1 to leave a binding suite out on a machine without it.
+#      trixie chroot);
+#   5. every cargo-fuzz target for FUZZ_SECONDS (default 20) each (tests/run-fuzz.sh).
+# Set SKIP_SWIFT=1 / SKIP_KOTLIN=1 / SKIP_FUZZ=1 to leave a suite out on a machine without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "[run-all] $*" >&2; }
@@ -71,13 +72,17 @@ if [[ "${SKIP_SWIFT:-0}" != 1 ]]; then
     say "Swift binding tests"
     AUTHCORE_NO_BUILD=1 tests/bindings/run-swift.sh | tee -a "$summary" || failed=1
 fi
+if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
+    say "fuzz targets, ${FUZZ_SECONDS:-20} s each"
+    tests/run-fuzz.sh "${FUZZ_SECONDS:-20}" | tee -a "$summary" || failed=1
+fi
 count() {  # sums the N before "passed" (or "failed") over the test-result lines given on stdin
     awk -v word="$1" '{for (i = 2; i <= NF; i++) {w = $i; gsub(/[;,]/, "", w); if (w == word) s += $(i - 1)}} END {print s + 0}'
 }
 rust_passed=$(grep -E '^test result' /tmp/authcore-cargo-test.log | count passed)
 rust_failed=$(grep -E '^test result' /tmp/authcore-cargo-test.log | count failed)
-bind_passed=$(grep -E '^(kotlin|swift): [0-9]+ passed' "$summary" | count passed)
-bind_failed=$(grep -E '^(kotlin|swift): [0-9]+ passed' "$summary" | count failed)
+bind_passed=$(grep -E '^(kotlin|swift|fuzz): [0-9]+ passed' "$summary" | count passed)
+bind_failed=$(grep -E '^(kotlin|swift|fuzz): [0-9]+ passed' "$summary" | count failed)
 # The OS-keystore test is one more that passed (set -e stops the script if it fails).
 say "done in $((SECONDS - t0)) s"
 echo "total: $((rust_passed + bind_passed + 1)) passed, $((rust_failed + bind_failed + failed)) failed"
