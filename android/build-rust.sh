@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds authenticator-core for Android and generates its Kotlin bindings.
 #
-#   android/build-rust.sh            # release .so for arm64-v8a, armeabi-v7a, x86_64
+#   android/build-rust.sh            # .so for arm64-v8a, armeabi-v7a, x86_64 (profile "mobile")
 #   PROFILE=debug android/build-rust.sh
+#
+# The shipped libraries use the workspace's `mobile` profile (Cargo.toml: opt-level "z",
+# fat LTO, one codegen unit, stripped, panic = unwind); tests/size-budget.sh checks its size.
 #
 # Needs: rustup + cargo, cargo-ndk (`cargo install cargo-ndk`), the Android NDK
 # (r27 or newer; set ANDROID_NDK_HOME, or ANDROID_HOME with an ndk/<version> inside).
@@ -14,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-PROFILE="${PROFILE:-release}"
+PROFILE="${PROFILE:-mobile}"
 MIN_API=26
 ABIS=(arm64-v8a armeabi-v7a x86_64)
 RUST_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
@@ -51,11 +54,11 @@ export CARGO_TARGET_X86_64_LINUX_ANDROID_RUSTFLAGS="${CARGO_TARGET_X86_64_LINUX_
 ndk_args=()
 for abi in "${ABIS[@]}"; do ndk_args+=(-t "$abi"); done
 profile_args=()
-if [ "$PROFILE" = "release" ]; then profile_args+=(--release); fi
+if [ "$PROFILE" != "debug" ]; then profile_args+=(--profile "$PROFILE"); fi
 
 find "$JNI_DIR" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 mkdir -p "$JNI_DIR"
-# cargo-ndk strips the copied libraries (unless --no-strip).
+# The mobile profile strips; cargo-ndk strips the copied libraries too (unless --no-strip).
 cargo ndk "${ndk_args[@]}" --platform "$MIN_API" -o "$JNI_DIR" \
     build -p authenticator-core ${profile_args[@]+"${profile_args[@]}"}
 

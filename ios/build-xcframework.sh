@@ -31,15 +31,17 @@ DEVICE=aarch64-apple-ios
 SIMS="aarch64-apple-ios-sim x86_64-apple-ios"
 GEN=target/uniffi-swift
 HEADERS=target/uniffi-swift-headers
-SIM_FAT=target/ios-simulator-universal/release
+SIM_FAT=target/ios-simulator-universal/mobile
 
 export IPHONEOS_DEPLOYMENT_TARGET=14.0
 
 rustup target add $DEVICE $SIMS
 
-# 1. Static libraries (release profile: LTO, one codegen unit).
+# 1. Static libraries with the workspace's `mobile` profile (Cargo.toml: opt-level "z", fat
+#    LTO, one codegen unit, panic = unwind), the profile the Android build uses too.
+PROFILE=mobile
 for target in $DEVICE $SIMS; do
-    cargo build -p authenticator-core --release --target "$target"
+    cargo build -p authenticator-core --profile "$PROFILE" --target "$target"
 done
 
 # 2. Swift bindings in library mode, from the unstripped host build.
@@ -58,14 +60,14 @@ cp "$GEN/AuthenticatorCoreFFI.modulemap" "$HEADERS/AuthenticatorCoreFFI/module.m
 # 4. One simulator library for arm64 + x86_64.
 mkdir -p "$SIM_FAT"
 sim_libs=()
-for target in $SIMS; do sim_libs+=("target/$target/release/$LIB"); done
+for target in $SIMS; do sim_libs+=("target/$target/$PROFILE/$LIB"); done
 lipo -create "${sim_libs[@]}" -output "$SIM_FAT/$LIB"
 
 # 5. The XCFramework.
 mkdir -p "$PKG"
 rm -rf "$XCFRAMEWORK"
 xcodebuild -create-xcframework \
-    -library "target/$DEVICE/release/$LIB" -headers "$HEADERS" \
+    -library "target/$DEVICE/$PROFILE/$LIB" -headers "$HEADERS" \
     -library "$SIM_FAT/$LIB" -headers "$HEADERS" \
     -output "$XCFRAMEWORK"
 
