@@ -53,29 +53,10 @@ pub fn new_account_id() -> Result<String> {
     Ok(data_encoding::HEXLOWER.encode(&crypto::random_vec(8)?))
 }
 
-/// Decodes a QR code in PNG or JPEG bytes into its text.
+/// Decodes a QR code in PNG or JPEG bytes into its text (under the limits of
+/// [`crate::qr_image`]).
 pub fn decode_qr_image(bytes: &[u8]) -> Result<String> {
-    let img = image::load_from_memory(bytes)
-        .map_err(|_| Error::InvalidEnrollment("the image is not a readable PNG or JPEG".into()))?
-        .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err(Error::InvalidEnrollment(
-            "no QR code found in the image".into(),
-        ));
-    }
-    let mut last_err = None;
-    for g in grids {
-        match g.decode() {
-            Ok((_, content)) => return Ok(content),
-            Err(e) => last_err = Some(e),
-        }
-    }
-    Err(Error::InvalidEnrollment(format!(
-        "the QR code could not be decoded ({})",
-        last_err.map(|e| e.to_string()).unwrap_or_default()
-    )))
+    crate::qr_image::decode_qr(bytes)
 }
 
 pub(crate) fn code_now(e: &OtpEntry, now: i64) -> Option<String> {

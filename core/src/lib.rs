@@ -20,6 +20,7 @@ pub mod logging;
 pub mod otp;
 pub mod platform;
 mod push;
+mod qr_image;
 mod redact;
 mod vault;
 
