@@ -69,7 +69,11 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now_unix_seconds(&self) -> i64 {
-        chrono::Utc::now().timestamp()
+        // Before 1970 only on a broken clock: count it as 1970.
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
     }
     fn monotonic_millis(&self) -> u64 {
         suspend_aware_millis()

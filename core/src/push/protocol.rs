@@ -372,12 +372,32 @@ pub fn decline_message(nonce: &str, serial: &str, reason: Option<&str>) -> Strin
     }
 }
 
-/// The ISO 8601 UTC timestamp used by polls and token updates.
+/// The ISO 8601 UTC timestamp used by polls and token updates
+/// (`2023-11-14T22:13:20.000000Z`). Times outside years 0..=9999 give the epoch.
 pub fn timestamp(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+    // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    let unix = if (-62_167_219_200..=253_402_300_799).contains(&unix) {
+        unix
+    } else {
+        0
+    };
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted),
+    // in 400-year eras of 146,097 days starting on 0000-03-01.
+    let z = days + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000000Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Parses a privacyIDEA JSON answer: errors for non-200 or `status:false`.
@@ -550,5 +570,41 @@ mod tests {
             "N|S|decline|cancelled"
         );
         assert_eq!(timestamp(0), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn timestamps_match_chrono() {
+        let chrono = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string()
+        };
+        assert_eq!(timestamp(1_700_000_000), "2023-11-14T22:13:20.000000Z");
+        assert_eq!(timestamp(951_782_400), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(timestamp(-1), "1969-12-31T23:59:59.000000Z");
+        assert_eq!(timestamp(i64::MAX), timestamp(0));
+        assert_eq!(timestamp(253_402_300_800), timestamp(0));
+        assert_eq!(timestamp(-62_167_219_201), timestamp(0));
+        assert_eq!(timestamp(-62_167_219_200), "0000-01-01T00:00:00.000000Z");
+        assert_eq!(timestamp(253_402_300_799), "9999-12-31T23:59:59.000000Z");
+        // Month and leap-year edges, and a pseudo-random walk over years 0..=9999.
+        let mut t: i64 = -62_167_219_199;
+        let mut step: i64 = 1;
+        while t <= 253_402_300_799 {
+            assert_eq!(timestamp(t), chrono(t), "{t}");
+            assert_eq!(timestamp(t - 1), chrono(t - 1), "{}", t - 1);
+            step = step
+                .wrapping_mul(6_364_136_223_846_793)
+                .wrapping_add(1_442_695_040_888_963)
+                .rem_euclid(7_919_999);
+            t += 86_400 * 3 + step;
+        }
+        for year_start in [-62_167_219_200, 946_684_800, 4_102_444_800, 253_370_764_800] {
+            for day in 0..366 {
+                let t = (year_start + day * 86_400).min(253_402_300_799);
+                assert_eq!(timestamp(t), chrono(t), "{t}");
+            }
+        }
     }
 }
