@@ -100,7 +100,30 @@ pub fn open(key: &Key256, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>
     if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
         return Err(Error::Decrypt);
     }
-    let less_safe = aead_key(key)?;
+    open_with(&aead_key(key)?, aad, sealed)
+}
+
+/// One AES-256-GCM key set up once (key schedule and GHASH table) to open many values
+/// sealed under it, each with its own AAD: what [`open`] does, without the setup per
+/// value. Lives only as long as the caller's loop.
+pub struct Opener(LessSafeKey);
+
+impl Opener {
+    /// Sets up `key`.
+    pub fn new(key: &Key256) -> Result<Self> {
+        Ok(Self(aead_key(key)?))
+    }
+
+    /// Decrypts like [`open`].
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        open_with(&self.0, aad, sealed)
+    }
+}
+
+fn open_with(less_safe: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+        return Err(Error::Decrypt);
+    }
     let (nonce_bytes, body) = sealed.split_at(NONCE_LEN);
     let nonce = Nonce::try_assume_unique_for_key(nonce_bytes).map_err(|_| Error::Decrypt)?;
     let mut buf = Zeroizing::new(body.to_vec());
@@ -234,6 +257,21 @@ mod tests {
         tampered[last] ^= 1;
         assert!(matches!(
             open(&k, b"row1/secret", &tampered),
+            Err(Error::Decrypt)
+        ));
+        // The set-up key opens the same values and refuses the same tampering.
+        let opener = Opener::new(&k).unwrap();
+        assert_eq!(&opener.open(b"row1/secret", &sealed).unwrap()[..], b"hello");
+        assert!(matches!(
+            opener.open(b"row2/secret", &sealed),
+            Err(Error::Decrypt)
+        ));
+        assert!(matches!(
+            opener.open(b"row1/secret", &tampered),
+            Err(Error::Decrypt)
+        ));
+        assert!(matches!(
+            opener.open(b"row1/secret", &sealed[..20]),
             Err(Error::Decrypt)
         ));
     }

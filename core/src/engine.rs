@@ -163,6 +163,7 @@ impl Engine {
                 engine.device_data_key = Some(ddk);
                 if state.pin_salt.is_some() {
                     // A crash between the last counter commit and the wipe: finish it.
+                    // (The policy is an aggregate over every account: only read it here.)
                     if state.failed_attempts >= engine.wipe_limit(&state)? {
                         engine.wipe_all()?;
                         return Ok(engine);
@@ -829,22 +830,17 @@ impl Engine {
         crypto::open(vk, &vault::secret_aad(&a.id), &a.sealed_secret)
     }
 
-    /// The prepared generators of the time-based accounts, built on first use.
+    /// The prepared generators of the time-based accounts, built on first use: the
+    /// vault key is set up once, and each secret is opened with its own row's AAD.
     fn time_plan(&mut self, vk: &Key256) -> Result<&[(String, otp::TimeCodeGenerator)]> {
         if self.time_plan.is_none() {
+            let opener = crypto::Opener::new(vk)?;
             let mut plan = Vec::new();
-            for a in self.db.accounts()? {
-                if matches!(a.kind, AccountKind::Totp | AccountKind::Steam) {
-                    let secret = self.secret_of(vk, &a)?;
-                    let g = otp::TimeCodeGenerator::new(
-                        a.kind,
-                        &secret,
-                        a.algorithm,
-                        a.digits,
-                        a.period,
-                    )?;
-                    plan.push((a.id, g));
-                }
+            for a in self.db.time_accounts()? {
+                let secret = opener.open(&vault::secret_aad(&a.id), &a.sealed_secret)?;
+                let g =
+                    otp::TimeCodeGenerator::new(a.kind, secret, a.algorithm, a.digits, a.period)?;
+                plan.push((a.id, g));
             }
             self.time_plan = Some(plan);
         }
