@@ -17,7 +17,7 @@ say() { echo "[run-fuzz] $*" >&2; }
 secs="${1:-20}"
 [[ "$secs" =~ ^[0-9]+$ ]] || { echo "usage: tests/run-fuzz.sh [SECONDS]" >&2; exit 2; }
 jobs="${FUZZ_JOBS:-$(nproc)}"
-target_dir="${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/authcore-fuzz-target}"
+target_dir="${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/authcore-fuzz-target}"
 
 # cargo fuzz passes nightly-only flags (-Zsanitizer=address, ...); the machine has one
 # stable toolchain, whose rustc accepts them with RUSTC_BOOTSTRAP=1.
