@@ -19,7 +19,7 @@ pub use push::{
 use crate::engine::{Engine, KdfSettings};
 use crate::error::{AuthenticatorError, Error};
 use crate::platform::{Clock, Keystore, SystemClock};
-use crate::push::transport::{HttpResponse, HttpTransport, Transport, TransportError};
+use crate::push::transport::{HttpTransport, Transport};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -79,40 +79,6 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-/// The real transport, built on the first request: each blocking reqwest client starts
-/// (and on drop joins) a runtime thread, and opening a vault to show codes needs none.
-#[derive(Default)]
-struct LazyHttpTransport(std::sync::OnceLock<Result<HttpTransport, String>>);
-
-impl LazyHttpTransport {
-    fn http(&self) -> Result<&HttpTransport, TransportError> {
-        self.0
-            .get_or_init(|| HttpTransport::new().map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| TransportError(format!("the HTTP client could not be set up: {e}")))
-    }
-}
-
-impl Transport for LazyHttpTransport {
-    fn post_form(
-        &self,
-        url: &str,
-        form: &[(&str, &str)],
-        verify_tls: bool,
-    ) -> Result<HttpResponse, TransportError> {
-        self.http()?.post_form(url, form, verify_tls)
-    }
-
-    fn get(
-        &self,
-        url: &str,
-        query: &[(&str, &str)],
-        verify_tls: bool,
-    ) -> Result<HttpResponse, TransportError> {
-        self.http()?.get(url, query, verify_tls)
-    }
-}
-
 impl Authenticator {
     /// Opens with explicit options (Rust callers: tests, CLI, benchmarks).
     pub fn open_with(
@@ -123,7 +89,8 @@ impl Authenticator {
         guard(|| {
             let transport: Arc<dyn Transport> = match options.transport {
                 Some(t) => t,
-                None => Arc::new(LazyHttpTransport::default()),
+                // HttpTransport builds its clients on the first request, so open pays nothing.
+                None => Arc::new(HttpTransport::new().map_err(|e| Error::Internal(e.to_string()))?),
             };
             let mut engine = Engine::open(
                 db_path.into(),
