@@ -58,9 +58,12 @@ if [ "$PROFILE" != "debug" ]; then profile_args+=(--profile "$PROFILE"); fi
 
 find "$JNI_DIR" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
 mkdir -p "$JNI_DIR"
+# `cargo rustc --crate-type cdylib` builds the shared library alone: built together with
+# the rlib and staticlib of Cargo.toml's crate-type list, LTO must keep every Rust-public
+# item, and the .so is ~0.9 MiB larger (tests/size-budget.sh measures this same build).
 # The mobile profile strips; cargo-ndk strips the copied libraries too (unless --no-strip).
 cargo ndk "${ndk_args[@]}" --platform "$MIN_API" -o "$JNI_DIR" \
-    build -p authenticator-core ${profile_args[@]+"${profile_args[@]}"}
+    rustc -p authenticator-core --lib --crate-type cdylib ${profile_args[@]+"${profile_args[@]}"}
 
 echo "Kotlin bindings: $KOTLIN_DIR/org/authcore"
 for abi in "${ABIS[@]}"; do ls -l "$JNI_DIR/$abi/libauthenticator_core.so"; done

@@ -38,10 +38,12 @@ export IPHONEOS_DEPLOYMENT_TARGET=14.0
 rustup target add $DEVICE $SIMS
 
 # 1. Static libraries with the workspace's `mobile` profile (Cargo.toml: opt-level "z", fat
-#    LTO, one codegen unit, panic = unwind), the profile the Android build uses too.
+#    LTO, one codegen unit, panic = unwind), the profile the Android build uses too, each
+#    built alone (`--crate-type staticlib`): built with the rlib, LTO keeps every
+#    Rust-public item.
 PROFILE=mobile
 for target in $DEVICE $SIMS; do
-    cargo build -p authenticator-core --profile "$PROFILE" --target "$target"
+    cargo rustc -p authenticator-core --lib --crate-type staticlib --profile "$PROFILE" --target "$target"
 done
 
 # 2. Swift bindings in library mode, from the unstripped host build.
