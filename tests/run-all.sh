@@ -3,6 +3,7 @@
 #   1. starts a real privacyIDEA 3.14 on 127.0.0.1 (tests/privacyidea/start.sh), stops it at the end;
 #   2. cargo test for the whole workspace (unit, integration, interop with PI_REQUIRED=1, CLI);
 #   3. the OS-keystore test against a real Secret Service (private D-Bus session);
+#   3b. the size budget of the phone library (tests/size-budget.sh: one mobile-profile build);
 #   4. the Kotlin binding tests on the JVM and the Swift binding tests (XCTest in a Debian
 #      trixie chroot);
 #   5. every cargo-fuzz target for FUZZ_SECONDS (default 20) each (tests/run-fuzz.sh).
@@ -62,6 +63,10 @@ say "OS keystore (Secret Service)"
 tests/run-os-keystore.sh
 
 failed=0
+say "size budget (tests/size-budget.sh)"
+size_passed=0 size_failed=0
+if tests/size-budget.sh | tee /tmp/authcore-size.log; then size_passed=1; else size_failed=1; fi
+
 summary=/tmp/authcore-bindings.log
 : > "$summary"
 if [[ "${SKIP_KOTLIN:-0}" != 1 ]]; then
@@ -83,7 +88,8 @@ rust_passed=$(grep -E '^test result' /tmp/authcore-cargo-test.log | count passed
 rust_failed=$(grep -E '^test result' /tmp/authcore-cargo-test.log | count failed)
 bind_passed=$(grep -E '^(kotlin|swift|fuzz): [0-9]+ passed' "$summary" | count passed)
 bind_failed=$(grep -E '^(kotlin|swift|fuzz): [0-9]+ passed' "$summary" | count failed)
-# The OS-keystore test is one more that passed (set -e stops the script if it fails).
+# The OS-keystore test is one more that passed (set -e stops the script if it fails); the
+# size budget is one more that passed or failed.
 say "done in $((SECONDS - t0)) s"
-echo "total: $((rust_passed + bind_passed + 1)) passed, $((rust_failed + bind_failed + failed)) failed"
-exit $failed
+echo "total: $((rust_passed + bind_passed + 1 + size_passed)) passed, $((rust_failed + bind_failed + failed + size_failed)) failed"
+exit $((failed | size_failed))
