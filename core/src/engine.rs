@@ -835,13 +835,12 @@ impl Engine {
     fn time_plan(&mut self, vk: &Key256) -> Result<&[(String, otp::TimeCodeGenerator)]> {
         if self.time_plan.is_none() {
             let opener = crypto::Opener::new(vk)?;
-            let mut plan = Vec::new();
-            for a in self.db.time_accounts()? {
-                let secret = opener.open(&vault::secret_aad(&a.id), &a.sealed_secret)?;
+            let plan = self.db.time_accounts(|a| {
+                let secret = opener.open(&vault::secret_aad(a.id), a.sealed_secret)?;
                 let g =
-                    otp::TimeCodeGenerator::new(a.kind, secret, a.algorithm, a.digits, a.period)?;
-                plan.push((a.id, g));
-            }
+                    otp::TimeCodeGenerator::new(a.kind, &secret, a.algorithm, a.digits, a.period)?;
+                Ok(g)
+            })?;
             self.time_plan = Some(plan);
         }
         Ok(self.time_plan.as_deref().unwrap_or_default())

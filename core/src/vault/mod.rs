@@ -67,14 +67,15 @@ pub struct AccountRow {
     pub created_at: i64,
 }
 
-/// What a screen of codes needs of a time-based (TOTP or Steam) account.
-pub struct TimeAccountRow {
-    pub id: String,
+/// What a screen of codes needs of a time-based (TOTP or Steam) account, borrowed from
+/// the row being read (no copy of the sealed secret).
+pub struct TimeAccountRow<'row> {
+    pub id: &'row str,
     pub kind: AccountKind,
     pub algorithm: Algorithm,
     pub digits: u8,
     pub period: u32,
-    pub sealed_secret: Vec<u8>,
+    pub sealed_secret: &'row [u8],
 }
 
 /// A push token row (server key still sealed under the device-data key).
@@ -282,42 +283,41 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The time-based accounts in display order, with only the columns codes need. The
-    /// order (that of [`Db::accounts`]) is sorted here: no SQL sorter copies every row.
-    pub fn time_accounts(&self) -> Result<Vec<TimeAccountRow>> {
+    /// `build` applied to every time-based account, the results paired with the account
+    /// ids in display order (that of [`Db::accounts`]), reading only the columns codes need. Each row is handed over
+    /// borrowed, straight from SQLite, and the order is sorted here: no SQL sorter and no
+    /// owned copy of every row.
+    pub fn time_accounts<T>(
+        &self,
+        mut build: impl FnMut(TimeAccountRow<'_>) -> Result<T>,
+    ) -> Result<Vec<(String, T)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, kind, algorithm, digits, period, secret, sort_order, created_at
              FROM accounts WHERE kind IN ('totp', 'steam')",
         )?;
-        let text = |r: &Row<'_>, col: usize| -> rusqlite::Result<String> {
-            let v = r.get_ref(col)?;
-            v.as_str().map(str::to_owned).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(col, v.data_type(), Box::new(e))
-            })
+        let bad = |col: usize, what: &str| {
+            Error::Storage(format!("unknown {what} in column {col} of an account"))
         };
         let mut keyed = Vec::new();
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let bad = |col: usize, what: &str| {
-                Error::Storage(format!("unknown {what} in column {col} of an account"))
-            };
-            let kind = r.get_ref(1)?;
-            let kind = kind.as_str().ok().and_then(AccountKind::parse);
-            let alg = r.get_ref(2)?;
-            let alg = alg.as_str().ok().and_then(Algorithm::parse);
+            let order: (i64, i64) = (r.get(6)?, r.get(7)?);
+            let id = r.get_ref(0)?.as_str().map_err(|_| bad(0, "id"))?;
+            let kind = r.get_ref(1)?.as_str().ok().and_then(AccountKind::parse);
+            let alg = r.get_ref(2)?.as_str().ok().and_then(Algorithm::parse);
             let row = TimeAccountRow {
-                id: text(r, 0)?,
+                id,
                 kind: kind.ok_or_else(|| bad(1, "account kind"))?,
                 algorithm: alg.ok_or_else(|| bad(2, "algorithm"))?,
                 digits: r.get(3)?,
                 period: r.get(4)?,
-                sealed_secret: r.get(5)?,
+                sealed_secret: r.get_ref(5)?.as_blob().map_err(|_| bad(5, "secret"))?,
             };
-            let order: (i64, i64) = (r.get(6)?, r.get(7)?);
-            keyed.push((order, row));
+            let built = build(row)?;
+            keyed.push((order, (id.to_owned(), built)));
         }
-        keyed.sort_unstable_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.id.cmp(&y.id)));
-        Ok(keyed.into_iter().map(|(_, row)| row).collect())
+        keyed.sort_unstable_by(|(a, (x, _)), (b, (y, _))| a.cmp(b).then_with(|| x.cmp(y)));
+        Ok(keyed.into_iter().map(|(_, entry)| entry).collect())
     }
 
     /// One account.
