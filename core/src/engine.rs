@@ -468,7 +468,7 @@ impl Engine {
     /// On success the vault is unlocked and the counter reset. At the limit the answer
     /// is always `Wiped`, whatever part of the wipe failed (open and `start_over` finish
     /// it).
-    fn verify_pin(&mut self, pin: &str) -> Result<Key256> {
+    pub(crate) fn verify_pin(&mut self, pin: &str) -> Result<Key256> {
         self.require_not_wiped()?;
         let (state, count, limit) = match self.begin_attempt()? {
             Attempt::Evaluate {

@@ -71,7 +71,12 @@ pub(crate) fn code_now(e: &OtpEntry, now: i64) -> Option<String> {
 
 impl Engine {
     /// True if an account with the same kind, issuer, name and secret is stored.
-    fn is_enrolled(&self, vk: &Key256, existing: &[AccountRow], e: &OtpEntry) -> Result<bool> {
+    pub(crate) fn is_enrolled(
+        &self,
+        vk: &Key256,
+        existing: &[AccountRow],
+        e: &OtpEntry,
+    ) -> Result<bool> {
         for a in existing {
             if a.kind == e.kind
                 && a.issuer.eq_ignore_ascii_case(&e.issuer)

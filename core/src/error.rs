@@ -56,6 +56,8 @@ pub enum Error {
     Decrypt,
     #[error("internal: {0}")]
     Internal(String),
+    #[error("{0}")]
+    Transfer(#[from] crate::transfer::TransferError),
 }
 
 /// Result alias used inside the core.
@@ -171,6 +173,20 @@ pub enum AuthenticatorError {
         /// What happened.
         reason: String,
     },
+    /// The export file is encrypted: ask for its password (a file password, never the
+    /// app PIN).
+    #[error("this file is encrypted: a password is needed")]
+    PasswordRequired,
+    /// The password does not open the export file. Not a wrong PIN: no attempt is
+    /// counted.
+    #[error("the password does not open this file")]
+    WrongPassword,
+    /// The file is not an export this core reads, or is broken.
+    #[error("cannot import this file: {reason}")]
+    InvalidFile {
+        /// What is wrong (never a secret).
+        reason: String,
+    },
 }
 
 impl From<Error> for AuthenticatorError {
@@ -210,6 +226,14 @@ impl From<Error> for AuthenticatorError {
                     .into(),
             },
             Error::Internal(reason) => Self::Internal { reason },
+            Error::Transfer(t) => match t {
+                crate::transfer::TransferError::PasswordRequired => Self::PasswordRequired,
+                crate::transfer::TransferError::WrongPassword => Self::WrongPassword,
+                other @ (crate::transfer::TransferError::UnknownFormat
+                | crate::transfer::TransferError::Malformed { .. }) => Self::InvalidFile {
+                    reason: other.to_string(),
+                },
+            },
         }
     }
 }

@@ -22,7 +22,6 @@ pub mod platform;
 mod push;
 mod qr_image;
 mod redact;
-#[allow(dead_code)] // until the transfer service lands (issue 10, next step)
 mod transfer;
 mod vault;
 
@@ -38,6 +37,7 @@ pub use platform::{BiometricKey, Clock, FileKeystore, Keystore, SystemClock};
 pub use push::transport::{HttpResponse, HttpTransport, Transport, TransportError};
 pub use push::ChallengeSource;
 pub use redact::OtpCode;
+pub use transfer::{ExportFormat, ImportFormat};
 
 /// Decodes the text of the QR code in a PNG or JPEG image.
 #[uniffi::export]

@@ -1,5 +1,5 @@
 //! The UniFFI facade: the exported `Authenticator` object, split by capability
-//! (`accounts`, `enrollment`, `lock`, `push`), each a thin mapping onto the engine. No
+//! (`accounts`, `enrollment`, `lock`, `push`, `transfer`), each a thin mapping onto the engine. No
 //! logic here beyond locking the inner engine, converting records, catching panics and
 //! mapping errors (in `error.rs`); every decision is made in the services.
 
@@ -7,6 +7,7 @@ mod accounts;
 mod enrollment;
 mod lock;
 mod push;
+mod transfer;
 
 pub use accounts::{Account, Code};
 pub use enrollment::{AccountPreview, BatchInfo, EnrollmentPreview, EnrollmentResult};
@@ -14,6 +15,10 @@ pub use lock::{discard_vault, LockState};
 pub use push::{
     notification_actions, NotificationAction, PendingTokenUpdate, PushActionKind, PushAnswerResult,
     PushChallenge, TokenUpdateResult,
+};
+pub use transfer::{
+    import_format_name, ExportResult, ImportPreview, ImportResult, ImportedAccountPreview,
+    TransferNote,
 };
 
 use crate::engine::{Engine, KdfSettings};
