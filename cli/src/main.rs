@@ -8,6 +8,7 @@ mod lock;
 mod output;
 mod prompt;
 mod push;
+mod transfer;
 mod watch;
 
 use authenticator_core::AuthenticatorError;
@@ -130,6 +131,40 @@ enum Command {
     },
     /// After too many wrong PINs wiped the vault: start again with an empty one.
     StartOver,
+    /// Imports another app's export file (Aegis, 2FAS, Bitwarden, andOTP, FreeOTP+, Ente,
+    /// otpauth lists): shows what it will add, skip and refuse, then stores it in one
+    /// transaction. An encrypted file's password is asked (or read as one line of stdin,
+    /// after the PIN line).
+    Import {
+        /// The export file.
+        file: PathBuf,
+        /// The file's format [default: detected from its content].
+        #[arg(long, value_parser = transfer::parse_import_format)]
+        format: Option<authenticator_core::ImportFormat>,
+        /// Print the result as JSON (the preview goes to stderr).
+        #[arg(long)]
+        json: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Exports the accounts that may leave this phone (never push tokens or accounts
+    /// under a server's lock policy). Asks for the PIN even when unlocked; `aegis` asks
+    /// for a file password (twice on a terminal).
+    Export {
+        /// aegis (encrypted), aegis-plain, uri-list or google (migration QR codes).
+        #[arg(long, value_parser = transfer::parse_export_format)]
+        format: authenticator_core::ExportFormat,
+        /// The file to write; for google, a folder for links.txt and one PNG per QR code.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Arguments of `add`.
@@ -266,6 +301,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lock => lock::lock(&ctx),
         Command::Status { json } => lock::status(&ctx, json),
         Command::StartOver => lock::start_over(&ctx),
+        Command::Import {
+            file,
+            format,
+            json,
+            yes,
+        } => transfer::import(&ctx, &file, format, json, yes),
+        Command::Export {
+            format,
+            out,
+            json,
+            force,
+        } => transfer::export(&ctx, format, &out, json, force),
         Command::Push { action } => match action {
             PushAction::Poll { json } => push::poll(&ctx, json),
             PushAction::Approve { challenge, answer } => push::approve(&ctx, &challenge, answer),

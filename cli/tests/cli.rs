@@ -572,3 +572,81 @@ fn base64_url_escaped(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn export_then_import_moves_accounts_with_the_json_contract() {
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    v.ok(&["add", HOTP_LINK], "");
+    v.ok(&["code", "Bank"], "");
+    v.ok(&["pin", "set"], "2468\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("accounts.txt");
+    let f = file.to_str().unwrap();
+
+    // The PIN is asked even though nothing else needs it; a wrong one writes nothing.
+    let out = v.run(&["export", "--format", "uri-list", "--out", f], "1111\n");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!file.exists());
+    let out = v.run(
+        &["export", "--format", "uri-list", "--out", f, "--json"],
+        "2468\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("in the clear"), "plain formats warn");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys(&j), ["exported", "format", "path", "skipped"]);
+    assert_eq!(j["exported"], 2);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("counter=1"),
+        "the HOTP counter travels: {text}"
+    );
+    // No overwrite without --force.
+    let out = v.run(&["export", "--format", "uri-list", "--out", f], "2468\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    v.ok(
+        &["export", "--format", "uri-list", "--out", f, "--force"],
+        "2468\n",
+    );
+
+    let w = Vault::new();
+    let j = w.json(&["import", f, "--json"], "");
+    assert_eq!(keys(&j), ["format", "imported", "refused", "skipped"]);
+    assert_eq!(j["format"], "uri-list");
+    assert_eq!(j["imported"].as_array().unwrap().len(), 2);
+    assert_eq!(j["imported"][1]["counter"], 1);
+    let code = w.json(&["code", "ACME", "--at", "1577836800", "--json"], "");
+    assert_eq!(code["code"], "646738");
+    // Again: both are already there.
+    let j = w.json(&["import", f, "--json", "--format", "uri-list"], "");
+    assert_eq!(j["imported"].as_array().unwrap().len(), 0);
+    assert_eq!(j["skipped"][0]["reason"], "already in the vault");
+    assert_eq!(keys(&j["skipped"][0]), ["entry", "reason"]);
+}
+
+#[test]
+fn google_export_writes_links_and_one_qr_png_per_batch() {
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    v.ok(
+        &[
+            "add",
+            "otpauth://totp/Odd:p?secret=JBSWY3DPEHPK3PXQ&issuer=Odd&period=60",
+        ],
+        "",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("google");
+    let d = out_dir.to_str().unwrap();
+    let j = v.json(&["export", "--format", "google", "--out", d, "--json"], "");
+    let links = j["links"].as_array().unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(j["left_out"][0]["entry"], "Odd: p");
+    let listed = std::fs::read_to_string(out_dir.join("links.txt")).unwrap();
+    assert_eq!(listed.trim(), links[0].as_str().unwrap());
+    let png = std::fs::read(out_dir.join("qr-1.png")).unwrap();
+    let text = authenticator_core::decode_qr_image(png).unwrap();
+    assert_eq!(text, links[0].as_str().unwrap());
+}
