@@ -213,3 +213,93 @@ impl Authenticator {
         })
     }
 }
+
+/// Whether automatic backups are on, and whether one is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct BackupStatus {
+    /// A backup password is set.
+    pub enabled: bool,
+    /// The accounts changed since the last backup reported written.
+    pub due: bool,
+    /// The accounts' generation now (every change to the accounts bumps it).
+    pub generation: u64,
+}
+
+/// A backup to write: an encrypted Aegis vault (`aegis` export) of the accounts at
+/// `generation`. Write `data` to the user's backup folder, then call `backup_written`.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BackupFile {
+    /// The encrypted file.
+    pub data: Vec<u8>,
+    /// What to name it: `authenticator-backup-<UTC time>.json`.
+    pub file_name: String,
+    /// Pass to `backup_written` once the file is safely stored.
+    pub generation: u64,
+    /// How many accounts it holds.
+    pub exported: u32,
+    /// Managed accounts left out (they never leave the phone).
+    pub skipped: Vec<TransferNote>,
+}
+
+impl std::fmt::Debug for BackupFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupFile")
+            .field("file_name", &self.file_name)
+            .field("generation", &self.generation)
+            .field("exported", &self.exported)
+            .finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl Authenticator {
+    /// Turns automatic encrypted backups on with `password` (None turns them off), after
+    /// the PIN again as a fresh check. The core keeps the password's scrypt key sealed
+    /// under the vault key; the password itself is not kept.
+    pub fn set_backup_password(
+        &self,
+        password: Option<String>,
+        pin: String,
+    ) -> Result<(), AuthenticatorError> {
+        self.call(|e| e.set_backup_password(password.as_deref(), FreshCheck::Pin(&pin)))
+    }
+
+    /// Whether backups are on and one is due (works while locked).
+    pub fn backup_status(&self) -> Result<BackupStatus, AuthenticatorError> {
+        self.call(|e| {
+            e.backup_status().map(|s| BackupStatus {
+                enabled: s.enabled,
+                due: s.due,
+                generation: s.generation,
+            })
+        })
+    }
+
+    /// The backup to write now, or None when backups are off or nothing changed since
+    /// the last one written. Call it after every change and when the app comes to the
+    /// foreground; needs the unlocked vault (no scrypt run: the stored slot key is used).
+    pub fn pending_backup(&self) -> Result<Option<BackupFile>, AuthenticatorError> {
+        self.call(|e| {
+            let now = e.clock.now_unix_seconds();
+            Ok(e.pending_backup()?.map(|b| BackupFile {
+                data: b.exported.data.to_vec(),
+                file_name: format!(
+                    "authenticator-backup-{}.json",
+                    crate::push::protocol::timestamp(now)
+                        .chars()
+                        .take(19)
+                        .filter(|c| c.is_ascii_alphanumeric())
+                        .collect::<String>()
+                ),
+                generation: b.generation,
+                exported: b.exported.exported,
+                skipped: notes(&b.exported.skipped),
+            }))
+        })
+    }
+
+    /// The backup of `generation` is stored: none is due until the accounts change.
+    pub fn backup_written(&self, generation: u64) -> Result<(), AuthenticatorError> {
+        self.call(|e| e.backup_written(generation))
+    }
+}

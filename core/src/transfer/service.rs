@@ -229,7 +229,17 @@ impl Engine {
             }
             _ => {}
         }
-        // Fresh check, as other apps do before they show secrets.
+        self.fresh_check(check)?;
+        let slot = match (format, file_password) {
+            (ExportFormat::Aegis, Some(p)) => Some(super::aegis::PasswordSlot::derive(p)?),
+            _ => None,
+        };
+        self.export_with(format, slot.as_ref())
+    }
+
+    /// The user proves presence again (as other apps ask before they show secrets): the
+    /// PIN when one is set, or the biometric prompt.
+    pub(crate) fn fresh_check(&mut self, check: FreshCheck<'_>) -> Result<()> {
         match check {
             FreshCheck::Pin(pin) => {
                 if self.has_pin()? {
@@ -238,6 +248,16 @@ impl Engine {
             }
             FreshCheck::Biometric(key) => self.unlock_with_biometric(key)?,
         }
+        Ok(())
+    }
+
+    /// Writes the export of every account that may leave the phone (`slot`: the
+    /// password slot of an encrypted `aegis` export). No check of the user here.
+    pub(crate) fn export_with(
+        &mut self,
+        format: ExportFormat,
+        slot: Option<&super::aegis::PasswordSlot>,
+    ) -> Result<Exported> {
         let vk = self.require_unlocked()?;
         let mut entries = Vec::new();
         let mut skipped = Vec::new();
@@ -282,8 +302,12 @@ impl Engine {
                 links = l;
                 text
             }
-            ExportFormat::Aegis | ExportFormat::AegisPlain => {
-                return Err(Error::NotSupported("the Aegis writer lands next".into()))
+            ExportFormat::AegisPlain => Zeroizing::new(super::aegis::write_plain(&entries)),
+            ExportFormat::Aegis => {
+                let slot = slot.ok_or_else(|| {
+                    Error::InvalidArgument("an encrypted export needs a file password".into())
+                })?;
+                Zeroizing::new(super::aegis::write_encrypted_with_slot(&entries, slot)?)
             }
         };
         let exported =

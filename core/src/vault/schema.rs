@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use rusqlite::Transaction;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Version 1: vault state and OTP accounts (the foundation).
 pub const CREATE_V1: &str = "
@@ -90,6 +90,27 @@ CREATE TABLE push_token_updates (
 );
 ";
 
+/// Version 4: automatic encrypted backups. The backup password's scrypt slot key,
+/// sealed under the vault key; a generation that every change to the accounts bumps in
+/// its own transaction (triggers, so no change can forget it); and the generation the
+/// shell last wrote a backup of.
+pub const UPGRADE_V3_TO_V4: &str = "
+ALTER TABLE vault_state ADD COLUMN backup_slot BLOB;
+ALTER TABLE vault_state ADD COLUMN accounts_generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE vault_state ADD COLUMN backup_generation INTEGER;
+CREATE TRIGGER accounts_generation_insert AFTER INSERT ON accounts BEGIN
+    UPDATE vault_state SET accounts_generation = accounts_generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER accounts_generation_update AFTER UPDATE OF kind, issuer, name, algorithm,
+    digits, period, counter, secret, sort_order, lock_require_pin, lock_wipe_after,
+    lock_idle_seconds, lock_min_pin_length, lock_background_seconds ON accounts BEGIN
+    UPDATE vault_state SET accounts_generation = accounts_generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER accounts_generation_delete AFTER DELETE ON accounts BEGIN
+    UPDATE vault_state SET accounts_generation = accounts_generation + 1 WHERE id = 1;
+END;
+";
+
 /// Brings a database at `from` (0 = empty) to [`VERSION`], inside `tx`.
 pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     if from > VERSION {
@@ -105,6 +126,9 @@ pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     if from < 3 {
         tx.execute_batch(UPGRADE_V2_TO_V3)?;
+    }
+    if from < 4 {
+        tx.execute_batch(UPGRADE_V3_TO_V4)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())
