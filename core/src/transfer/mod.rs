@@ -9,6 +9,8 @@
 //! file-level problem is an error: not a known format, a password needed or wrong, a
 //! broken container.
 
+pub mod bitwarden;
+pub mod ente;
 pub mod entry;
 pub mod uri_list;
 
@@ -209,6 +211,9 @@ pub fn parse_file(
     };
     let parsed = match format {
         ImportFormat::UriList => uri_list::parse(bytes)?,
+        ImportFormat::Bitwarden => bitwarden::parse(bytes, password)?,
+        ImportFormat::BitwardenCsv => bitwarden::parse_csv(bytes)?,
+        ImportFormat::Ente => ente::parse(bytes, password)?,
         other => {
             return Err(TransferError::malformed(
                 other,
