@@ -451,3 +451,49 @@ fn write_bitwarden_fuzz_seeds() {
     std::fs::create_dir_all(&csv).unwrap();
     std::fs::write(csv.join("export.csv"), CSV_EXPORT).unwrap();
 }
+
+/// The fuzz seeds of the three import targets (Bitwarden JSON and CSV, Ente) through the
+/// targets' entry point: they open with their password "fuzz", and without it (as the
+/// targets run) they stop at the password, past every check before the key derivation.
+#[test]
+fn import_fuzz_seeds_open_with_their_password_and_stop_at_it_without() {
+    use crate::error::AuthenticatorError;
+    use crate::fuzz_support::import_file;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    for (target, format) in [
+        ("import_bitwarden", "bitwarden"),
+        ("import_bitwarden_csv", "bitwarden-csv"),
+        ("import_ente", "ente"),
+    ] {
+        let seeds: Vec<_> = std::fs::read_dir(root.join(target))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(!seeds.is_empty(), "{target}");
+        for path in seeds {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).unwrap();
+            let opened = import_file(&bytes, Some(format), Some("fuzz"));
+            let unopened = import_file(&bytes, Some(format), None);
+            if name.starts_with("account_encrypted") {
+                assert!(
+                    matches!(opened, Err(AuthenticatorError::InvalidEnrollment { .. })),
+                    "{target}/{name}: {opened:?}"
+                );
+                continue;
+            }
+            let accounts = opened.unwrap();
+            assert!(accounts >= 1, "{target}/{name}");
+            if name.starts_with("protected") || name.starts_with("encrypted") {
+                match unopened {
+                    Err(AuthenticatorError::InvalidEnrollment { reason }) => {
+                        assert!(reason.contains("password"), "{target}/{name}: {reason}")
+                    }
+                    other => panic!("{target}/{name}: {other:?}"),
+                }
+            } else {
+                assert_eq!(unopened.unwrap(), accounts, "{target}/{name}");
+            }
+        }
+    }
+}
