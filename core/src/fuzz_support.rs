@@ -88,6 +88,28 @@ pub fn poll_list(status: u16, body: &str, server_pkcs1: &[u8]) -> Result<usize> 
         .count())
 }
 
+/// An export file as the import reads it (`transfer::parse_file`), as `format` (a CLI
+/// name such as "bitwarden"; `None` detects it), opened with `password` when it is
+/// encrypted. Returns how many accounts it holds; a file-level error comes back as
+/// `InvalidEnrollment` with its message, and an accepted account that has no code is an
+/// `Internal` error (a bug).
+pub fn import_file(data: &[u8], format: Option<&str>, password: Option<&str>) -> Result<usize> {
+    let format = format.and_then(crate::transfer::ImportFormat::parse);
+    let (_, parsed) = crate::transfer::parse_file(data, format, password).map_err(|e| {
+        AuthenticatorError::InvalidEnrollment {
+            reason: e.to_string(),
+        }
+    })?;
+    for e in &parsed.entries {
+        if enroll::code_now(e, PREVIEW_NOW).is_none() {
+            return Err(AuthenticatorError::Internal {
+                reason: "an imported account has no code".into(),
+            });
+        }
+    }
+    Ok(parsed.entries.len())
+}
+
 /// Any privacyIDEA JSON answer (`protocol::parse_answer`).
 pub fn server_answer(status: u16, body: &str) -> Result<()> {
     protocol::parse_answer(status, body)?;

@@ -9,8 +9,9 @@
 //! file-level problem is an error: not a known format, a password needed or wrong, a
 //! broken container.
 
-// Used by the format parsers (landing next).
-#[allow(dead_code)]
+pub mod bitwarden;
+pub mod ente;
+pub mod backup;
 pub mod entry;
 pub mod export;
 pub mod service;
@@ -165,7 +166,6 @@ pub struct ParsedFile {
 
 impl ParsedFile {
     /// Adds one entry's outcome: an account, or a refusal with its reason.
-    #[allow(dead_code)] // used by the format parsers (landing next)
     pub fn push(&mut self, label: String, outcome: Result<OtpEntry, String>) {
         match outcome {
             Ok(e) => self.entries.push(e),
@@ -285,6 +285,9 @@ pub fn parse_file(
     };
     let parsed = match format {
         ImportFormat::UriList => uri_list::parse(bytes)?,
+        ImportFormat::Bitwarden => bitwarden::parse(bytes, password)?,
+        ImportFormat::BitwardenCsv => bitwarden::parse_csv(bytes)?,
+        ImportFormat::Ente => ente::parse(bytes, password)?,
         other => {
             return Err(TransferError::malformed(
                 other,
