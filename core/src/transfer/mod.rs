@@ -9,10 +9,15 @@
 //! file-level problem is an error: not a known format, a password needed or wrong, a
 //! broken container.
 
+pub mod aegis;
+#[cfg(test)]
+mod aegis_fixtures;
 pub mod entry;
 pub mod uri_list;
 
 use crate::links::OtpEntry;
+use crate::otp::{AccountKind, Algorithm};
+use zeroize::Zeroizing;
 
 /// The import formats, as named on the CLI (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -141,6 +146,42 @@ impl TransferError {
     }
 }
 
+/// One account as the export writers take it (read from the vault by the service).
+/// Shared by every writer; its `Debug` never shows the secret.
+pub struct ExportEntry {
+    /// TOTP, HOTP or Steam (push tokens cannot be exported: writers leave them out).
+    pub kind: AccountKind,
+    /// Issuer (may be empty).
+    pub issuer: String,
+    /// Account name (may be empty).
+    pub name: String,
+    /// The raw shared secret.
+    pub secret: Zeroizing<Vec<u8>>,
+    /// HMAC algorithm.
+    pub algorithm: Algorithm,
+    /// Code length.
+    pub digits: u8,
+    /// TOTP step in seconds.
+    pub period: u32,
+    /// HOTP counter of the next code.
+    pub counter: u64,
+}
+
+impl std::fmt::Debug for ExportEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportEntry")
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("name", &self.name)
+            .field("secret", &"<redacted>")
+            .field("algorithm", &self.algorithm)
+            .field("digits", &self.digits)
+            .field("period", &self.period)
+            .field("counter", &self.counter)
+            .finish()
+    }
+}
+
 /// Guesses the format of a file from its content (no file names: the shells' pickers
 /// often lose them).
 pub fn detect(bytes: &[u8]) -> Option<ImportFormat> {
@@ -209,6 +250,7 @@ pub fn parse_file(
     };
     let parsed = match format {
         ImportFormat::UriList => uri_list::parse(bytes)?,
+        ImportFormat::Aegis => aegis::parse(bytes, password)?,
         other => {
             return Err(TransferError::malformed(
                 other,
