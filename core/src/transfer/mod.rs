@@ -9,9 +9,12 @@
 //! file-level problem is an error: not a known format, a password needed or wrong, a
 //! broken container.
 
+pub mod aegis;
+#[cfg(test)]
+mod aegis_fixtures;
+pub mod backup;
 pub mod bitwarden;
 pub mod ente;
-pub mod backup;
 pub mod entry;
 pub mod export;
 pub mod service;
@@ -288,6 +291,7 @@ pub fn parse_file(
         ImportFormat::Bitwarden => bitwarden::parse(bytes, password)?,
         ImportFormat::BitwardenCsv => bitwarden::parse_csv(bytes)?,
         ImportFormat::Ente => ente::parse(bytes, password)?,
+        ImportFormat::Aegis => aegis::parse(bytes, password)?,
         other => {
             return Err(TransferError::malformed(
                 other,
