@@ -191,3 +191,134 @@ fn uri_list_and_google_exports_import_back_with_equal_codes() {
         assert_eq!(bank.counter, 5);
     }
 }
+
+#[test]
+fn an_encrypted_aegis_export_imports_back_with_equal_codes_and_counters() {
+    let f = Fixture::new();
+    let a = open(&f);
+    a.add(GITHUB.into()).unwrap();
+    a.add(BANK.into()).unwrap();
+    a.add("otpauth://steam/Steam:s?secret=JBSWY3DPEHPK3PXR&issuer=Steam".into())
+        .unwrap();
+    a.add("otpauth://totp/Odd:p?secret=JBSWY3DPEHPK3PXQ&issuer=Odd&period=60&digits=8&algorithm=SHA512".into())
+        .unwrap();
+    let want = codes(&a);
+    for (format, password) in [
+        (ExportFormat::Aegis, Some("correct horse")),
+        (ExportFormat::AegisPlain, None),
+    ] {
+        let out = a
+            .export_accounts(format, password.map(String::from), String::new())
+            .unwrap();
+        assert_eq!(out.exported, 4);
+        let g = Fixture::new();
+        let b = open(&g);
+        if let Some(p) = password {
+            let err = b.import_file(out.data.clone(), None, None).unwrap_err();
+            assert!(
+                matches!(err, AuthenticatorError::PasswordRequired),
+                "{err:?}"
+            );
+            let err = b
+                .import_file(out.data.clone(), None, Some("wrong".into()))
+                .unwrap_err();
+            assert!(matches!(err, AuthenticatorError::WrongPassword), "{err:?}");
+            assert!(
+                !b.lock_state().unwrap().locked,
+                "a wrong file password is not a wrong PIN"
+            );
+            let done = b
+                .import_file(out.data.clone(), None, Some(p.into()))
+                .unwrap();
+            assert_eq!(done.format, ImportFormat::Aegis);
+        } else {
+            b.import_file(out.data.clone(), None, None).unwrap();
+        }
+        assert_eq!(codes(&b), want);
+        let bank = b
+            .list_accounts()
+            .unwrap()
+            .into_iter()
+            .find(|x| x.kind == AccountKind::Hotp)
+            .unwrap();
+        assert_eq!(bank.counter, 5);
+    }
+}
+
+#[test]
+fn automatic_backups_follow_every_change_to_the_accounts() {
+    let f = Fixture::new();
+    let a = open(&f);
+    a.add(GITHUB.into()).unwrap();
+    a.set_pin("2468".into()).unwrap();
+    assert!(!a.backup_status().unwrap().enabled);
+    assert!(
+        a.pending_backup().unwrap().is_none(),
+        "off: nothing to write"
+    );
+    let err = a
+        .set_backup_password(Some("backup pw".into()), "1111".into())
+        .unwrap_err();
+    assert!(
+        matches!(err, AuthenticatorError::WrongPin { .. }),
+        "{err:?}"
+    );
+    a.set_backup_password(Some("backup pw".into()), "2468".into())
+        .unwrap();
+    let status = a.backup_status().unwrap();
+    assert!(status.enabled && status.due);
+
+    let first = a.pending_backup().unwrap().expect("due at once");
+    assert!(
+        first.file_name.starts_with("authenticator-backup-"),
+        "{}",
+        first.file_name
+    );
+    assert!(!format!("{first:?}").contains("JBSWY"));
+    // It is an encrypted Aegis vault under the backup password.
+    let g = Fixture::new();
+    let b = open(&g);
+    b.import_file(
+        first.data.clone(),
+        Some(ImportFormat::Aegis),
+        Some("backup pw".into()),
+    )
+    .unwrap();
+    assert_eq!(codes(&b), codes(&a));
+
+    a.backup_written(first.generation).unwrap();
+    assert!(a.pending_backup().unwrap().is_none(), "nothing changed");
+    // Any change to the accounts makes one due: an add, a HOTP code, a rename, a delete.
+    a.add(BANK.into()).unwrap();
+    let second = a.pending_backup().unwrap().expect("due after an add");
+    assert!(second.generation > first.generation);
+    assert_ne!(second.data, first.data);
+    a.backup_written(second.generation).unwrap();
+    let bank = a
+        .list_accounts()
+        .unwrap()
+        .into_iter()
+        .find(|x| x.kind == AccountKind::Hotp)
+        .unwrap();
+    a.code(bank.id.clone()).unwrap();
+    assert!(a.backup_status().unwrap().due, "the HOTP counter moved");
+    let third = a.pending_backup().unwrap().unwrap();
+    a.backup_written(third.generation).unwrap();
+    a.rename_account(bank.id.clone(), "renamed".into()).unwrap();
+    assert!(a.backup_status().unwrap().due);
+    // A stale generation does not clear a newer change.
+    a.backup_written(third.generation).unwrap();
+    assert!(a.backup_status().unwrap().due);
+
+    // Locked: the status is readable, the file is not made.
+    a.lock().unwrap();
+    assert!(a.backup_status().unwrap().due);
+    assert!(matches!(
+        a.pending_backup().unwrap_err(),
+        AuthenticatorError::Locked
+    ));
+    a.unlock("2468".into()).unwrap();
+    a.set_backup_password(None, "2468".into()).unwrap();
+    assert!(!a.backup_status().unwrap().enabled);
+    assert!(a.pending_backup().unwrap().is_none());
+}

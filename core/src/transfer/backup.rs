@@ -4,7 +4,7 @@
 //! each time, no scrypt run) for the shell to put where the user chose.
 
 use super::aegis::PasswordSlot;
-use super::service::{FreshCheck, Exported};
+use super::service::{Exported, FreshCheck};
 use super::ExportFormat;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -33,12 +33,20 @@ pub struct BackupFile {
 impl Engine {
     /// Turns automatic backups on with `password` (or off with None), after a fresh
     /// check of the user. The next `pending_backup` is due at once.
-    pub fn set_backup_password(&mut self, password: Option<&str>, check: FreshCheck<'_>) -> Result<()> {
+    pub fn set_backup_password(
+        &mut self,
+        password: Option<&str>,
+        check: FreshCheck<'_>,
+    ) -> Result<()> {
         self.require_unlocked()?;
         self.fresh_check(check)?;
         let vk = self.require_unlocked()?;
         let sealed = match password {
-            Some("") => return Err(Error::InvalidArgument("the backup password is empty".into())),
+            Some("") => {
+                return Err(Error::InvalidArgument(
+                    "the backup password is empty".into(),
+                ))
+            }
             Some(p) => {
                 let slot = PasswordSlot::derive(p)?;
                 Some(crate::crypto::seal(&vk, BACKUP_SLOT_AAD, &slot.to_bytes())?)
@@ -49,7 +57,10 @@ impl Engine {
             "UPDATE vault_state SET backup_slot = ?1, backup_generation = NULL WHERE id = 1",
             params![sealed],
         )?;
-        log::info!("automatic backups turned {}", if password.is_some() { "on" } else { "off" });
+        log::info!(
+            "automatic backups turned {}",
+            if password.is_some() { "on" } else { "off" }
+        );
         Ok(())
     }
 
@@ -79,7 +90,11 @@ impl Engine {
         let sealed: Option<Vec<u8>> = self
             .db
             .conn()
-            .query_row("SELECT backup_slot FROM vault_state WHERE id = 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT backup_slot FROM vault_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()?
             .flatten();
         let Some(sealed) = sealed else {
