@@ -650,3 +650,31 @@ fn google_export_writes_links_and_one_qr_png_per_batch() {
     let text = authenticator_core::decode_qr_image(png).unwrap();
     assert_eq!(text, links[0].as_str().unwrap());
 }
+
+#[test]
+fn an_aegis_export_reads_the_password_after_the_pin_and_imports_with_it() {
+    let v = Vault::new();
+    v.ok(&["add", TOTP_LINK], "");
+    v.ok(&["pin", "set"], "2468\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.json");
+    let f = file.to_str().unwrap();
+    let j = v.json(&["export", "--format", "aegis", "--out", f, "--json"], "2468\nfile pw\n");
+    assert_eq!(j["format"], "aegis");
+    assert_eq!(j["exported"], 1);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("JBSWY3DPEHPK3PXP"), "the secret is encrypted");
+    // The password is one line of stdin: missing, wrong, right.
+    let w = Vault::new();
+    let out = w.run(&["import", f, "--json"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("file password"), "{}", stderr(&out));
+    let out = w.run(&["import", f, "--json"], "wrong\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not open"), "{}", stderr(&out));
+    let j = w.json(&["import", f, "--json"], "file pw\n");
+    assert_eq!(j["format"], "aegis");
+    assert_eq!(j["imported"][0]["issuer"], "ACME");
+    let code = w.json(&["code", "ACME", "--at", "1577836800", "--json"], "");
+    assert_eq!(code["code"], "646738");
+}
