@@ -9,7 +9,10 @@
 //! file-level problem is an error: not a known format, a password needed or wrong, a
 //! broken container.
 
+pub mod andotp;
 pub mod entry;
+pub mod freeotp_plus;
+pub mod twofas;
 pub mod uri_list;
 
 use crate::links::OtpEntry;
@@ -170,8 +173,10 @@ fn detect_json(v: &serde_json::Value) -> Option<ImportFormat> {
             // andOTP: a bare array of entries with "secret" and "type"; its encrypted
             // form is binary and never reaches here.
             let first = items.first()?;
-            (first.get("secret").is_some() && first.get("type").is_some())
-                .then_some(ImportFormat::AndOtp)
+            // Old andOTP versions wrote no "type" (TOTP then), but always a "label".
+            (first.get("secret").is_some()
+                && (first.get("type").is_some() || first.get("label").is_some()))
+            .then_some(ImportFormat::AndOtp)
         }
         Value::Object(o) => {
             if o.contains_key("header") && o.contains_key("db") {
@@ -209,6 +214,9 @@ pub fn parse_file(
     };
     let parsed = match format {
         ImportFormat::UriList => uri_list::parse(bytes)?,
+        ImportFormat::TwoFas => twofas::parse(bytes, password)?,
+        ImportFormat::AndOtp => andotp::parse(bytes, password)?,
+        ImportFormat::FreeOtpPlus => freeotp_plus::parse(bytes, password)?,
         other => {
             return Err(TransferError::malformed(
                 other,
