@@ -451,4 +451,40 @@ mod tests {
         assert!(p.refused[0].reason.contains("motp"));
         assert!(p.refused[1].reason.contains("counter"));
     }
+
+    /// Writes the fuzz seeds (`fuzz/seeds/import_andotp/`, password "fuzz", 1 iteration):
+    /// `cargo test -p authenticator-core --lib write_andotp_fuzz_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes files into fuzz/seeds"]
+    fn write_andotp_fuzz_seeds() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/import_andotp");
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = serde_json::to_vec(&entries()).unwrap();
+        std::fs::write(dir.join("plain"), &plain).unwrap();
+        std::fs::write(
+            dir.join("encrypted_current"),
+            current_file("fuzz", 1, &plain),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("encrypted_old"),
+            old_file("fuzz", [0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &plain),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_fuzz_seeds_import_through_the_fuzz_entry_point() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/import_andotp");
+        let mut seen = 0;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(f.unwrap().path()).unwrap();
+            let n = crate::fuzz_support::import_file(&bytes, Some("andotp"), Some("fuzz")).unwrap();
+            assert!(n >= 1);
+            seen += 1;
+        }
+        assert!(seen >= 3);
+    }
 }

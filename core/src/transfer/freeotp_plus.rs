@@ -361,4 +361,56 @@ mod tests {
             .entries
             .is_empty());
     }
+
+    /// Writes the fuzz seeds (`fuzz/seeds/import_freeotp_plus/`):
+    /// `cargo test -p authenticator-core --lib write_freeotp_plus_fuzz_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes files into fuzz/seeds"]
+    fn write_freeotp_plus_fuzz_seeds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds/import_freeotp_plus");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = export(
+            vec![
+                token(
+                    "TOTP",
+                    "GitHub",
+                    "alice",
+                    &[0x00, 0x7f, 0x80, 0xff, 0xde, 0xad, 0xbe, 0xef, 1, 2],
+                    json!({}),
+                ),
+                token(
+                    "HOTP",
+                    "Bank",
+                    "bob",
+                    b"1234567890",
+                    json!({"algo": "SHA256", "digits": 8, "counter": 41}),
+                ),
+                token(
+                    "TOTP",
+                    "Steam",
+                    "carol",
+                    b"1234567890",
+                    json!({"digits": 5}),
+                ),
+            ],
+            vec!["GitHub:alice", "Bank:bob", "Steam:carol"],
+        );
+        std::fs::write(dir.join("export"), file).unwrap();
+    }
+
+    #[test]
+    fn the_fuzz_seeds_import_through_the_fuzz_entry_point() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds/import_freeotp_plus");
+        let mut seen = 0;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(f.unwrap().path()).unwrap();
+            let n = crate::fuzz_support::import_file(&bytes, Some("freeotp-plus"), Some("fuzz"))
+                .unwrap();
+            assert!(n >= 1);
+            seen += 1;
+        }
+        assert!(seen >= 1);
+    }
 }

@@ -712,4 +712,37 @@ mod tests {
         parse(&file, Some("pw")).unwrap();
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
+
+    /// Writes the fuzz seeds (`fuzz/seeds/import_twofas/`) from these fixtures:
+    /// `cargo test -p authenticator-core --lib write_twofas_fuzz_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes files into fuzz/seeds"]
+    fn write_twofas_fuzz_seeds() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/import_twofas");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("plain_v4"), plain_file(4, v4_services())).unwrap();
+        let v1 = json!([{"name": "Google", "secret": "JBSWY3DPEHPK3PXP", "type": "Google",
+            "otp": {"account": "e"}, "order": {"position": 0}}]);
+        std::fs::write(dir.join("plain_v1"), plain_file(1, v1)).unwrap();
+        std::fs::write(
+            dir.join("encrypted_v4"),
+            encrypted_file("fuzz", &v4_services()),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_fuzz_seeds_import_through_the_fuzz_entry_point() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/import_twofas");
+        let mut seen = 0;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(f.unwrap().path()).unwrap();
+            let n = crate::fuzz_support::import_file(&bytes, Some("2fas"), Some("fuzz")).unwrap();
+            assert!(n >= 1);
+            seen += 1;
+        }
+        assert!(seen >= 3);
+    }
 }
