@@ -22,6 +22,7 @@ use super::entry::{self, Fields, SecretInput};
 use super::{ImportFormat, ParsedFile, TransferError};
 use crate::links::OtpEntry;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 const FORMAT: ImportFormat = ImportFormat::FreeOtpPlus;
@@ -44,25 +45,28 @@ pub fn parse(bytes: &[u8], password: Option<&str>) -> Result<ParsedFile, Transfe
         Some(_) => return Err(malformed("tokens is not an array")),
         None => return Err(malformed("the file has no tokens")),
     };
-    let order: Vec<&str> = match root.get("tokenOrder") {
-        Some(Value::Array(o)) => o.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-
-    let mut indexed: Vec<(usize, &Value)> = tokens.iter().enumerate().collect();
-    indexed.sort_by_key(|(i, t)| {
-        let listed = t
-            .as_object()
-            .and_then(|o| {
-                let id = token_id(o);
-                order.iter().position(|k| *k == id)
-            })
-            .unwrap_or(usize::MAX);
-        (listed, *i)
-    });
+    // A token's place in `tokenOrder` (its first mention), looked up once per token.
+    let mut order: HashMap<&str, usize> = HashMap::new();
+    if let Some(Value::Array(names)) = root.get("tokenOrder") {
+        for (i, name) in names.iter().filter_map(Value::as_str).enumerate() {
+            order.entry(name).or_insert(i);
+        }
+    }
+    let mut indexed: Vec<(usize, usize, &Value)> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let listed = t
+                .as_object()
+                .and_then(|o| order.get(token_id(o).as_str()).copied())
+                .unwrap_or(usize::MAX);
+            (listed, i, t)
+        })
+        .collect();
+    indexed.sort_by_key(|(listed, i, _)| (*listed, *i));
 
     let mut out = ParsedFile::default();
-    for (i, token) in indexed {
+    for (_, i, token) in indexed {
         let position = i.saturating_add(1);
         match token {
             Value::Object(o) => {
