@@ -659,11 +659,17 @@ fn an_aegis_export_reads_the_password_after_the_pin_and_imports_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("backup.json");
     let f = file.to_str().unwrap();
-    let j = v.json(&["export", "--format", "aegis", "--out", f, "--json"], "2468\nfile pw\n");
+    let j = v.json(
+        &["export", "--format", "aegis", "--out", f, "--json"],
+        "2468\nfile pw\n",
+    );
     assert_eq!(j["format"], "aegis");
     assert_eq!(j["exported"], 1);
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(!text.contains("JBSWY3DPEHPK3PXP"), "the secret is encrypted");
+    assert!(
+        !text.contains("JBSWY3DPEHPK3PXP"),
+        "the secret is encrypted"
+    );
     // The password is one line of stdin: missing, wrong, right.
     let w = Vault::new();
     let out = w.run(&["import", f, "--json"], "");

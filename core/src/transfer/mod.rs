@@ -12,12 +12,15 @@
 pub mod aegis;
 #[cfg(test)]
 mod aegis_fixtures;
+pub mod andotp;
 pub mod backup;
 pub mod bitwarden;
 pub mod ente;
 pub mod entry;
 pub mod export;
+pub mod freeotp_plus;
 pub mod service;
+pub mod twofas;
 pub mod uri_list;
 
 use crate::links::OtpEntry;
@@ -249,8 +252,10 @@ fn detect_json(v: &serde_json::Value) -> Option<ImportFormat> {
             // andOTP: a bare array of entries with "secret" and "type"; its encrypted
             // form is binary and never reaches here.
             let first = items.first()?;
-            (first.get("secret").is_some() && first.get("type").is_some())
-                .then_some(ImportFormat::AndOtp)
+            // Old andOTP versions wrote no "type" (TOTP then), but always a "label".
+            (first.get("secret").is_some()
+                && (first.get("type").is_some() || first.get("label").is_some()))
+            .then_some(ImportFormat::AndOtp)
         }
         Value::Object(o) => {
             if o.contains_key("header") && o.contains_key("db") {
@@ -292,14 +297,10 @@ pub fn parse_file(
         ImportFormat::BitwardenCsv => bitwarden::parse_csv(bytes)?,
         ImportFormat::Ente => ente::parse(bytes, password)?,
         ImportFormat::Aegis => aegis::parse(bytes, password)?,
-        other => {
-            return Err(TransferError::malformed(
-                other,
-                "this format is not read yet",
-            ))
-        }
+        ImportFormat::TwoFas => twofas::parse(bytes, password)?,
+        ImportFormat::AndOtp => andotp::parse(bytes, password)?,
+        ImportFormat::FreeOtpPlus => freeotp_plus::parse(bytes, password)?,
     };
-    let _ = password;
     Ok((format, parsed))
 }
 
