@@ -46,6 +46,35 @@ pub fn migration_payload(payload: &[u8]) -> Result<usize> {
     )
 }
 
+/// Another app's export file as the import reads it (`transfer::parse_file`): `format`
+/// is a CLI name ("2fas", "andotp", ...; `None` detects it), then the code each account
+/// would show at [`PREVIEW_NOW`]. Returns how many accounts it holds; a file-level error
+/// comes back as `InvalidEnrollment` (for now: the import has no public error yet), an
+/// accepted account without a code as `Internal` (a bug).
+pub fn import_file(data: &[u8], format: Option<&str>, password: Option<&str>) -> Result<usize> {
+    let format = match format {
+        Some(name) => Some(crate::transfer::ImportFormat::parse(name).ok_or_else(|| {
+            AuthenticatorError::Internal {
+                reason: format!("no import format is named '{name}'"),
+            }
+        })?),
+        None => None,
+    };
+    let (_, parsed) = crate::transfer::parse_file(data, format, password).map_err(|e| {
+        AuthenticatorError::InvalidEnrollment {
+            reason: e.to_string(),
+        }
+    })?;
+    for e in &parsed.entries {
+        if enroll::code_now(e, PREVIEW_NOW).is_none() {
+            return Err(AuthenticatorError::Internal {
+                reason: "an imported account has no code".into(),
+            });
+        }
+    }
+    Ok(parsed.entries.len())
+}
+
 /// The text of the QR code in a PNG or JPEG image (`enroll::decode_qr_image`).
 pub fn decode_qr_image(image: &[u8]) -> Result<String> {
     Ok(enroll::decode_qr_image(image)?)

@@ -664,12 +664,51 @@ impl PasswordSlot {
         let key = scrypt_key(password, &salt, log_n, r, p)?;
         Ok(Self { salt, n, r, p, key })
     }
+
+    /// The slot as bytes to keep (sealed) between backups: a layout version byte, the
+    /// salt, N, r and p (little-endian u32), then the derived key.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(SLOT_BYTES_LEN));
+        out.push(SLOT_BYTES_VERSION);
+        out.extend_from_slice(&self.salt);
+        for v in [self.n, self.r, self.p] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.key[..]);
+        out
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes) back; `None` when the bytes are not a slot
+    /// (wrong length or layout version, scrypt parameters out of the limits).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != SLOT_BYTES_LEN || bytes.first() != Some(&SLOT_BYTES_VERSION) {
+            return None;
+        }
+        let u32_at = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(
+                bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
+            ))
+        };
+        let (n, r, p) = (u32_at(33)?, u32_at(37)?, u32_at(41)?);
+        checked_scrypt_params(u64::from(n), u64::from(r), u64::from(p)).ok()?;
+        let mut salt = [0u8; 32];
+        salt.copy_from_slice(bytes.get(1..33)?);
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(bytes.get(45..45 + KEY_LEN)?);
+        Some(Self { salt, n, r, p, key })
+    }
 }
+
+/// Layout version and length of [`PasswordSlot::to_bytes`].
+const SLOT_BYTES_VERSION: u8 = 1;
+const SLOT_BYTES_LEN: usize = 1 + 32 + 3 * 4 + KEY_LEN;
 
 /// Writes a plain Aegis vault (`aegis-plain`): content version 3 in the clear. The file
 /// holds the secrets; push tokens are left out.
 pub fn write_plain(entries: &[ExportEntry]) -> Vec<u8> {
     let secrets = encoded_secrets(entries);
+    // Only the system random generator failing stops a plain export (its entry UUIDs):
+    // nothing is written then.
     let Ok(uuids) = entries_uuids(entries.len()) else {
         return Vec::new();
     };
@@ -682,8 +721,7 @@ pub fn write_plain(entries: &[ExportEntry]) -> Vec<u8> {
         db: db_out(entries, &secrets, &uuids),
     };
     // Cannot fail: derived `Serialize` into a `Vec`.
-    let out = pretty_json(&file).map(|z| z.to_vec()).unwrap_or_default();
-    out
+    pretty_json(&file).map(|z| z.to_vec()).unwrap_or_default()
 }
 
 /// Writes an encrypted Aegis vault (`aegis`): one password slot with Aegis' scrypt
@@ -908,7 +946,7 @@ fn pretty_json<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, TransferEr
 /// Seals `in_out` in place under `key` with a fresh random nonce; returns (nonce, tag).
 fn aes_gcm_seal(
     key: &[u8],
-    in_out: &mut Vec<u8>,
+    in_out: &mut [u8],
 ) -> Result<([u8; NONCE_LEN], [u8; TAG_LEN]), TransferError> {
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
@@ -993,6 +1031,32 @@ mod tests {
         assert_eq!(u.as_bytes()[14], b'4');
         assert!(matches!(u.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
         assert_eq!(u.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn a_slot_kept_as_bytes_comes_back_the_same() {
+        let slot = PasswordSlot::derive_with_cost("pw", 4, 8, 1).unwrap();
+        let bytes = slot.to_bytes();
+        assert_eq!(bytes.len(), SLOT_BYTES_LEN);
+        let back = PasswordSlot::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            (back.salt, back.n, back.r, back.p, *back.key),
+            (slot.salt, 16, 8, 1, *slot.key)
+        );
+        assert!(PasswordSlot::from_bytes(&bytes[1..]).is_none());
+        let mut other_version = bytes.to_vec();
+        other_version[0] = 2;
+        assert!(PasswordSlot::from_bytes(&other_version).is_none());
+        let mut bad_n = bytes.to_vec();
+        bad_n[33] = 3;
+        assert!(PasswordSlot::from_bytes(&bad_n).is_none());
+        // The restored slot writes a vault the password opens.
+        let file = write_encrypted_with_slot(&[], &back).unwrap();
+        assert!(parse(&file, Some("pw")).unwrap().entries.is_empty());
+        assert_eq!(
+            parse(&file, Some("pw2")).unwrap_err(),
+            TransferError::WrongPassword
+        );
     }
 
     #[test]

@@ -568,7 +568,8 @@ fn damaged_encrypted_vaults_are_malformed_not_wrong_password() {
     ));
     assert!(reason.contains("damaged"), "{reason}");
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Damage = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Damage)> = vec![
         ("base64", Box::new(|v| v["db"] = json!("not base64 !!"))),
         (
             "nonce",
