@@ -46,8 +46,9 @@ const MAX_R: u64 = 32;
 const MAX_P: u64 = 16;
 const MAX_N_TIMES_R: u64 = 1 << 21;
 const MAX_N_TIMES_R_TIMES_P: u64 = 1 << 23;
-/// At most this many password slots are tried (Aegis has a regular and a backup one).
-const MAX_PASSWORD_SLOTS: usize = 8;
+/// All password slots of a file together: twice the most one slot may ask, 64 times
+/// Aegis' (a vault has a regular and maybe a backup password slot).
+const MAX_TOTAL_WORK: u64 = 1 << 24;
 
 // ---------------------------------------------------------------------------------------
 // Reading
@@ -240,32 +241,40 @@ fn open_vault(
              phone): export it from Aegis with a password",
         ));
     }
-    if password_slots.len() > MAX_PASSWORD_SLOTS {
+    let read: Vec<Result<SlotIn, TransferError>> =
+        password_slots.into_iter().map(read_password_slot).collect();
+    let total_work = read
+        .iter()
+        .flatten()
+        .try_fold(0u64, |sum, slot| sum.checked_add(slot.work));
+    if total_work.is_none_or(|w| w > MAX_TOTAL_WORK) {
         return Err(TransferError::malformed(
             FORMAT,
-            format!(
-                "the vault has {} password slots, more than {MAX_PASSWORD_SLOTS}",
-                password_slots.len()
-            ),
+            "the password slots together ask for more scrypt work than this app allows",
         ));
     }
+    let mut first_problem = None;
+    let mut tried = false;
     let mut master = None;
-    let mut slot_problem = None;
-    for slot in password_slots {
-        match open_password_slot(slot, password) {
-            Ok(Some(key)) => {
-                master = Some(key);
-                break;
+    for slot in read {
+        match slot {
+            Ok(slot) => {
+                tried = true;
+                if let Some(key) = slot.open(password)? {
+                    master = Some(key);
+                    break;
+                }
             }
-            Ok(None) => {}
-            Err(e) => slot_problem = Some(e),
+            Err(e) => {
+                first_problem.get_or_insert(e);
+            }
         }
     }
-    let master = match (master, slot_problem) {
+    let master = match (master, first_problem) {
         (Some(k), _) => k,
         // No slot could even be tried: say why rather than "wrong password".
-        (None, Some(problem)) => return Err(problem),
-        (None, None) => return Err(TransferError::WrongPassword),
+        (None, Some(problem)) if !tried => return Err(problem),
+        (None, _) => return Err(TransferError::WrongPassword),
     };
     let nonce = hex_field(params.get("nonce"), NONCE_LEN, "the content nonce")?;
     let tag = hex_field(params.get("tag"), TAG_LEN, "the content tag")?;
@@ -290,12 +299,20 @@ fn open_vault(
     Ok(sealed)
 }
 
-/// Tries one password slot: `Ok(Some(master key))` when the password opens it,
-/// `Ok(None)` when it does not (AEAD failure), `Err` when the slot cannot be tried.
-fn open_password_slot(
-    slot: &Value,
-    password: &str,
-) -> Result<Option<Zeroizing<[u8; KEY_LEN]>>, TransferError> {
+/// A password slot's fields, checked (scrypt costs within the limits) but not run.
+struct SlotIn {
+    log_n: u8,
+    r: u32,
+    p: u32,
+    /// N·r·p, for the file's total budget.
+    work: u64,
+    salt: Vec<u8>,
+    nonce: Vec<u8>,
+    /// The sealed master key, then its tag.
+    sealed_key: Vec<u8>,
+}
+
+fn read_password_slot(slot: &Value) -> Result<SlotIn, TransferError> {
     let n = slot.get("n").and_then(Value::as_u64);
     let r = slot.get("r").and_then(Value::as_u64);
     let p = slot.get("p").and_then(Value::as_u64);
@@ -318,27 +335,43 @@ fn open_password_slot(
         TAG_LEN,
         "a password slot's tag",
     )?;
-    let mut sealed = Zeroizing::new(hex_field(
-        slot.get("key"),
-        KEY_LEN,
-        "a password slot's key",
-    )?);
-    sealed.extend_from_slice(&tag);
-    let slot_key = scrypt_key(password, &salt, log_n, r, p)?;
-    let Some(len) = aes_gcm_open(&slot_key[..], &nonce, &mut sealed) else {
-        return Ok(None);
-    };
-    let mut master = Zeroizing::new([0u8; KEY_LEN]);
-    match sealed.get(..len) {
-        Some(plain) if plain.len() == KEY_LEN => master.copy_from_slice(plain),
-        _ => {
-            return Err(TransferError::malformed(
-                FORMAT,
-                "a password slot holds a master key of the wrong length",
-            ))
+    let mut sealed_key = hex_field(slot.get("key"), KEY_LEN, "a password slot's key")?;
+    sealed_key.extend_from_slice(&tag);
+    Ok(SlotIn {
+        log_n,
+        r,
+        p,
+        // Cannot overflow: checked_scrypt_params bounds each factor.
+        work: (1u64 << log_n)
+            .saturating_mul(u64::from(r))
+            .saturating_mul(u64::from(p)),
+        salt,
+        nonce,
+        sealed_key,
+    })
+}
+
+impl SlotIn {
+    /// `Some(master key)` when the password opens the slot, `None` when it does not (an
+    /// AEAD failure).
+    fn open(&self, password: &str) -> Result<Option<Zeroizing<[u8; KEY_LEN]>>, TransferError> {
+        let slot_key = scrypt_key(password, &self.salt, self.log_n, self.r, self.p)?;
+        let mut in_out = Zeroizing::new(self.sealed_key.clone());
+        let Some(len) = aes_gcm_open(&slot_key[..], &self.nonce, &mut in_out) else {
+            return Ok(None);
+        };
+        let mut master = Zeroizing::new([0u8; KEY_LEN]);
+        match in_out.get(..len) {
+            Some(plain) if plain.len() == KEY_LEN => master.copy_from_slice(plain),
+            _ => {
+                return Err(TransferError::malformed(
+                    FORMAT,
+                    "a password slot holds a master key of the wrong length",
+                ))
+            }
         }
+        Ok(Some(master))
     }
-    Ok(Some(master))
 }
 
 /// Checks a file's scrypt parameters against the limits; returns (log2 N, r, p).
