@@ -199,3 +199,19 @@ fn qr_image_header_bomb_is_a_typed_error() {
         Err(AuthenticatorError::InvalidEnrollment { .. })
     ));
 }
+
+#[test]
+fn aegis_seeds_import_with_the_fuzz_password() {
+    for (name, bytes) in seeds("import_aegis") {
+        let r = fs::import_file(&bytes, Some("aegis"), Some("fuzz"));
+        match name.as_str() {
+            "encrypted_raw_only" => assert!(
+                matches!(&r, Err(AuthenticatorError::InvalidFile { reason })
+                    if reason.contains("no password slot")),
+                "{name}: {r:?}"
+            ),
+            "plain_bad_entries" => assert_eq!(r.unwrap(), 1, "{name}"),
+            _ => assert_eq!(r.unwrap(), 4, "{name}"),
+        }
+    }
+}

@@ -46,8 +46,9 @@ const MAX_R: u64 = 32;
 const MAX_P: u64 = 16;
 const MAX_N_TIMES_R: u64 = 1 << 21;
 const MAX_N_TIMES_R_TIMES_P: u64 = 1 << 23;
-/// At most this many password slots are tried (Aegis has a regular and a backup one).
-const MAX_PASSWORD_SLOTS: usize = 8;
+/// All password slots of a file together: twice the most one slot may ask, 64 times
+/// Aegis' (a vault has a regular and maybe a backup password slot).
+const MAX_TOTAL_WORK: u64 = 1 << 24;
 
 // ---------------------------------------------------------------------------------------
 // Reading
@@ -240,32 +241,40 @@ fn open_vault(
              phone): export it from Aegis with a password",
         ));
     }
-    if password_slots.len() > MAX_PASSWORD_SLOTS {
+    let read: Vec<Result<SlotIn, TransferError>> =
+        password_slots.into_iter().map(read_password_slot).collect();
+    let total_work = read
+        .iter()
+        .flatten()
+        .try_fold(0u64, |sum, slot| sum.checked_add(slot.work));
+    if total_work.is_none_or(|w| w > MAX_TOTAL_WORK) {
         return Err(TransferError::malformed(
             FORMAT,
-            format!(
-                "the vault has {} password slots, more than {MAX_PASSWORD_SLOTS}",
-                password_slots.len()
-            ),
+            "the password slots together ask for more scrypt work than this app allows",
         ));
     }
+    let mut first_problem = None;
+    let mut tried = false;
     let mut master = None;
-    let mut slot_problem = None;
-    for slot in password_slots {
-        match open_password_slot(slot, password) {
-            Ok(Some(key)) => {
-                master = Some(key);
-                break;
+    for slot in read {
+        match slot {
+            Ok(slot) => {
+                tried = true;
+                if let Some(key) = slot.open(password)? {
+                    master = Some(key);
+                    break;
+                }
             }
-            Ok(None) => {}
-            Err(e) => slot_problem = Some(e),
+            Err(e) => {
+                first_problem.get_or_insert(e);
+            }
         }
     }
-    let master = match (master, slot_problem) {
+    let master = match (master, first_problem) {
         (Some(k), _) => k,
         // No slot could even be tried: say why rather than "wrong password".
-        (None, Some(problem)) => return Err(problem),
-        (None, None) => return Err(TransferError::WrongPassword),
+        (None, Some(problem)) if !tried => return Err(problem),
+        (None, _) => return Err(TransferError::WrongPassword),
     };
     let nonce = hex_field(params.get("nonce"), NONCE_LEN, "the content nonce")?;
     let tag = hex_field(params.get("tag"), TAG_LEN, "the content tag")?;
@@ -290,12 +299,20 @@ fn open_vault(
     Ok(sealed)
 }
 
-/// Tries one password slot: `Ok(Some(master key))` when the password opens it,
-/// `Ok(None)` when it does not (AEAD failure), `Err` when the slot cannot be tried.
-fn open_password_slot(
-    slot: &Value,
-    password: &str,
-) -> Result<Option<Zeroizing<[u8; KEY_LEN]>>, TransferError> {
+/// A password slot's fields, checked (scrypt costs within the limits) but not run.
+struct SlotIn {
+    log_n: u8,
+    r: u32,
+    p: u32,
+    /// N·r·p, for the file's total budget.
+    work: u64,
+    salt: Vec<u8>,
+    nonce: Vec<u8>,
+    /// The sealed master key, then its tag.
+    sealed_key: Vec<u8>,
+}
+
+fn read_password_slot(slot: &Value) -> Result<SlotIn, TransferError> {
     let n = slot.get("n").and_then(Value::as_u64);
     let r = slot.get("r").and_then(Value::as_u64);
     let p = slot.get("p").and_then(Value::as_u64);
@@ -318,27 +335,43 @@ fn open_password_slot(
         TAG_LEN,
         "a password slot's tag",
     )?;
-    let mut sealed = Zeroizing::new(hex_field(
-        slot.get("key"),
-        KEY_LEN,
-        "a password slot's key",
-    )?);
-    sealed.extend_from_slice(&tag);
-    let slot_key = scrypt_key(password, &salt, log_n, r, p)?;
-    let Some(len) = aes_gcm_open(&slot_key[..], &nonce, &mut sealed) else {
-        return Ok(None);
-    };
-    let mut master = Zeroizing::new([0u8; KEY_LEN]);
-    match sealed.get(..len) {
-        Some(plain) if plain.len() == KEY_LEN => master.copy_from_slice(plain),
-        _ => {
-            return Err(TransferError::malformed(
-                FORMAT,
-                "a password slot holds a master key of the wrong length",
-            ))
+    let mut sealed_key = hex_field(slot.get("key"), KEY_LEN, "a password slot's key")?;
+    sealed_key.extend_from_slice(&tag);
+    Ok(SlotIn {
+        log_n,
+        r,
+        p,
+        // Cannot overflow: checked_scrypt_params bounds each factor.
+        work: (1u64 << log_n)
+            .saturating_mul(u64::from(r))
+            .saturating_mul(u64::from(p)),
+        salt,
+        nonce,
+        sealed_key,
+    })
+}
+
+impl SlotIn {
+    /// `Some(master key)` when the password opens the slot, `None` when it does not (an
+    /// AEAD failure).
+    fn open(&self, password: &str) -> Result<Option<Zeroizing<[u8; KEY_LEN]>>, TransferError> {
+        let slot_key = scrypt_key(password, &self.salt, self.log_n, self.r, self.p)?;
+        let mut in_out = Zeroizing::new(self.sealed_key.clone());
+        let Some(len) = aes_gcm_open(&slot_key[..], &self.nonce, &mut in_out) else {
+            return Ok(None);
+        };
+        let mut master = Zeroizing::new([0u8; KEY_LEN]);
+        match in_out.get(..len) {
+            Some(plain) if plain.len() == KEY_LEN => master.copy_from_slice(plain),
+            _ => {
+                return Err(TransferError::malformed(
+                    FORMAT,
+                    "a password slot holds a master key of the wrong length",
+                ))
+            }
         }
+        Ok(Some(master))
     }
-    Ok(Some(master))
 }
 
 /// Checks a file's scrypt parameters against the limits; returns (log2 N, r, p).
@@ -648,42 +681,6 @@ impl PasswordSlot {
         Self::derive_with_cost(password, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)
     }
 
-    /// The slot as stored (sealed under the vault key) for automatic backups:
-    /// salt (32), n, r, p (4 each, big-endian), key (32).
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(32 + 12 + KEY_LEN));
-        out.extend_from_slice(&self.salt);
-        for v in [self.n, self.r, self.p] {
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-        out.extend_from_slice(&self.key[..]);
-        out
-    }
-
-    /// Reads [`to_bytes`](Self::to_bytes); None when the length is wrong.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() != 32 + 12 + KEY_LEN {
-            return None;
-        }
-        let (salt_bytes, rest) = bytes.split_at(32);
-        let (params, key_bytes) = rest.split_at(12);
-        let word = |i: usize| -> Option<u32> {
-            let w: [u8; 4] = params.get(i * 4..i * 4 + 4)?.try_into().ok()?;
-            Some(u32::from_be_bytes(w))
-        };
-        let mut salt = [0u8; 32];
-        salt.copy_from_slice(salt_bytes);
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        key.copy_from_slice(key_bytes);
-        Some(Self {
-            salt,
-            n: word(0)?,
-            r: word(1)?,
-            p: word(2)?,
-            key,
-        })
-    }
-
     /// Like [`derive`](Self::derive) with other scrypt costs (cheap ones in tests and
     /// fuzz seeds).
     pub(crate) fn derive_with_cost(
@@ -700,12 +697,51 @@ impl PasswordSlot {
         let key = scrypt_key(password, &salt, log_n, r, p)?;
         Ok(Self { salt, n, r, p, key })
     }
+
+    /// The slot as bytes to keep (sealed) between backups: a layout version byte, the
+    /// salt, N, r and p (little-endian u32), then the derived key.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(SLOT_BYTES_LEN));
+        out.push(SLOT_BYTES_VERSION);
+        out.extend_from_slice(&self.salt);
+        for v in [self.n, self.r, self.p] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.key[..]);
+        out
+    }
+
+    /// Reads [`to_bytes`](Self::to_bytes) back; `None` when the bytes are not a slot
+    /// (wrong length or layout version, scrypt parameters out of the limits).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != SLOT_BYTES_LEN || bytes.first() != Some(&SLOT_BYTES_VERSION) {
+            return None;
+        }
+        let u32_at = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(
+                bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
+            ))
+        };
+        let (n, r, p) = (u32_at(33)?, u32_at(37)?, u32_at(41)?);
+        checked_scrypt_params(u64::from(n), u64::from(r), u64::from(p)).ok()?;
+        let mut salt = [0u8; 32];
+        salt.copy_from_slice(bytes.get(1..33)?);
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(bytes.get(45..45 + KEY_LEN)?);
+        Some(Self { salt, n, r, p, key })
+    }
 }
+
+/// Layout version and length of [`PasswordSlot::to_bytes`].
+const SLOT_BYTES_VERSION: u8 = 1;
+const SLOT_BYTES_LEN: usize = 1 + 32 + 3 * 4 + KEY_LEN;
 
 /// Writes a plain Aegis vault (`aegis-plain`): content version 3 in the clear. The file
 /// holds the secrets; push tokens are left out.
 pub fn write_plain(entries: &[ExportEntry]) -> Vec<u8> {
     let secrets = encoded_secrets(entries);
+    // Only the system random generator failing stops a plain export (its entry UUIDs):
+    // nothing is written then.
     let Ok(uuids) = entries_uuids(entries.len()) else {
         return Vec::new();
     };
@@ -718,8 +754,7 @@ pub fn write_plain(entries: &[ExportEntry]) -> Vec<u8> {
         db: db_out(entries, &secrets, &uuids),
     };
     // Cannot fail: derived `Serialize` into a `Vec`.
-    let out = pretty_json(&file).map(|z| z.to_vec()).unwrap_or_default();
-    out
+    pretty_json(&file).map(|z| z.to_vec()).unwrap_or_default()
 }
 
 /// Writes an encrypted Aegis vault (`aegis`): one password slot with Aegis' scrypt
@@ -945,7 +980,7 @@ fn pretty_json<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, TransferEr
 /// Seals `in_out` in place under `key` with a fresh random nonce; returns (nonce, tag).
 fn aes_gcm_seal(
     key: &[u8],
-    in_out: &mut Vec<u8>,
+    in_out: &mut [u8],
 ) -> Result<([u8; NONCE_LEN], [u8; TAG_LEN]), TransferError> {
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
@@ -1030,6 +1065,32 @@ mod tests {
         assert_eq!(u.as_bytes()[14], b'4');
         assert!(matches!(u.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
         assert_eq!(u.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn a_slot_kept_as_bytes_comes_back_the_same() {
+        let slot = PasswordSlot::derive_with_cost("pw", 4, 8, 1).unwrap();
+        let bytes = slot.to_bytes();
+        assert_eq!(bytes.len(), SLOT_BYTES_LEN);
+        let back = PasswordSlot::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            (back.salt, back.n, back.r, back.p, *back.key),
+            (slot.salt, 16, 8, 1, *slot.key)
+        );
+        assert!(PasswordSlot::from_bytes(&bytes[1..]).is_none());
+        let mut other_version = bytes.to_vec();
+        other_version[0] = 2;
+        assert!(PasswordSlot::from_bytes(&other_version).is_none());
+        let mut bad_n = bytes.to_vec();
+        bad_n[33] = 3;
+        assert!(PasswordSlot::from_bytes(&bad_n).is_none());
+        // The restored slot writes a vault the password opens.
+        let file = write_encrypted_with_slot(&[], &back).unwrap();
+        assert!(parse(&file, Some("pw")).unwrap().entries.is_empty());
+        assert_eq!(
+            parse(&file, Some("pw2")).unwrap_err(),
+            TransferError::WrongPassword
+        );
     }
 
     #[test]

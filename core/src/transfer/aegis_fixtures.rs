@@ -532,6 +532,28 @@ fn hostile_scrypt_costs_are_refused_without_running_them() {
         assert!(reason.contains("scrypt"), "{reason}");
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
+    // Slots each within the limit, together above the file's budget.
+    let mut v: Value = serde_json::from_slice(&encrypted_vault(
+        &db_v3(),
+        &[
+            SlotSpec::Password(PASSWORD, 4, 8, 1),
+            SlotSpec::Password(PASSWORD, 4, 8, 1),
+            SlotSpec::Password(PASSWORD, 4, 8, 1),
+        ],
+        false,
+    ))
+    .unwrap();
+    for slot in v["header"]["slots"].as_array_mut().unwrap() {
+        slot["n"] = json!(1u64 << 18);
+        slot["p"] = json!(4);
+    }
+    let started = std::time::Instant::now();
+    let reason = malformed_reason(parse_aegis(
+        &serde_json::to_vec(&v).unwrap(),
+        Some(PASSWORD),
+    ));
+    assert!(reason.contains("together"), "{reason}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
     // A too costly slot does not stop another slot that the password opens.
     let mut v: Value = serde_json::from_slice(&encrypted_vault(
         &db_v3(),
@@ -568,7 +590,8 @@ fn damaged_encrypted_vaults_are_malformed_not_wrong_password() {
     ));
     assert!(reason.contains("damaged"), "{reason}");
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Damage = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Damage)> = vec![
         ("base64", Box::new(|v| v["db"] = json!("not base64 !!"))),
         (
             "nonce",

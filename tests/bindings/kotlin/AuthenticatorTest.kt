@@ -353,6 +353,173 @@ class AuthenticatorTest {
         assertTrue(notificationActions(challenge(emptyList(), true), 3u, true).all { it.opensApp })
     }
 
+    // ------------------------------------------------------------------ import and export
+
+    /** The codes of every TOTP account of [app] at [t], by "issuer:name". */
+    private fun totpCodes(app: Authenticator, t: Long): Map<String, String> =
+        app.listAccounts().filter { it.kind == AccountKind.TOTP }
+            .associate { "${it.issuer}:${it.name}" to app.codeAt(it.id, t).code.value }
+
+    @Test
+    fun uriListExportImportsIntoASecondVaultWithEqualCodes() {
+        val app = open()
+        app.add(TOTP_LINK)
+        app.add(RFC6238_LINK)
+        val hotp = app.add(HOTP_LINK).accounts[0]
+        app.code(hotp.id) // the counter moves to 1: the export carries the next one
+
+        val out = app.exportAccounts(ExportFormat.URI_LIST, null, "")
+        assertEquals(ExportFormat.URI_LIST, out.format)
+        assertEquals(3u, out.exported)
+        assertTrue(out.skipped.isEmpty() && out.leftOut.isEmpty(), "$out")
+        assertFalse(out.toString().contains("JBSWY3DPEHPK3PXP"), "toString hides the file: $out")
+        val text = out.data.toString(Charsets.UTF_8)
+        assertEquals(3, text.lines().count { it.startsWith("otpauth://") }, "one link a line")
+
+        val other = open(name = "other.db")
+        val preview = other.previewImport(out.data, null, null)
+        assertEquals(ImportFormat.URI_LIST, preview.format)
+        assertEquals("uri-list", importFormatName(preview.format))
+        assertEquals(setOf("Example", "RFC6238", "RFC4226"), preview.accounts.map { it.issuer }.toSet())
+        assertEquals(1uL, preview.accounts.single { it.kind == AccountKind.HOTP }.counter)
+        assertTrue(other.listAccounts().isEmpty(), "a preview stores nothing")
+
+        val done = other.importFile(out.data, ImportFormat.URI_LIST, null)
+        assertEquals(3, done.imported.size)
+        assertTrue(done.skipped.isEmpty() && done.refused.isEmpty(), "$done")
+        for (t in listOf(59L, Y2020, 1111111109L)) assertEquals(totpCodes(app, t), totpCodes(other, t))
+        val otherHotp = other.listAccounts().single { it.kind == AccountKind.HOTP }
+        assertEquals(app.code(hotp.id).code.value, other.code(otherHotp.id).code.value, "HOTP goes on at the same counter")
+
+        // The same file again: every entry is already there.
+        val again = other.previewImport(out.data, null, null)
+        assertTrue(again.accounts.isEmpty())
+        assertEquals(3, again.skipped.size)
+    }
+
+    @Test
+    fun aegisExportNeedsItsPasswordToImport() {
+        val app = open()
+        app.setPin("1234")
+        app.add(TOTP_LINK)
+        app.add(RFC6238_LINK)
+        expectThrows<AuthenticatorException.InvalidArgument> { app.exportAccounts(ExportFormat.AEGIS, null, "1234") }
+        expectThrows<AuthenticatorException.InvalidArgument> { app.exportAccounts(ExportFormat.URI_LIST, "pw", "1234") }
+
+        val out = app.exportAccounts(ExportFormat.AEGIS, "correct horse", "1234")
+        assertEquals(ExportFormat.AEGIS, out.format)
+        assertEquals(2u, out.exported)
+        assertFalse(out.data.toString(Charsets.UTF_8).contains("JBSWY3DPEHPK3PXP"), "the secrets are encrypted")
+
+        val other = open(name = "other.db")
+        expectThrows<AuthenticatorException.PasswordRequired> { other.previewImport(out.data, null, null) }
+        expectThrows<AuthenticatorException.WrongPassword> { other.previewImport(out.data, null, "battery staple") }
+        expectThrows<AuthenticatorException.WrongPassword> { other.importFile(out.data, ImportFormat.AEGIS, "battery staple") }
+        assertTrue(other.listAccounts().isEmpty())
+        val preview = other.previewImport(out.data, null, "correct horse")
+        assertEquals(ImportFormat.AEGIS, preview.format)
+        assertEquals(2, preview.accounts.size)
+        val done = other.importFile(out.data, null, "correct horse")
+        assertEquals(2, done.imported.size)
+        assertEquals(totpCodes(app, Y2020), totpCodes(other, Y2020))
+
+        expectThrows<AuthenticatorException.InvalidFile> { other.previewImport("{\"not\": \"an export\"}".toByteArray(), ImportFormat.AEGIS, null) }
+    }
+
+    @Test
+    fun exportWithAWrongPinThrowsWrongPin() {
+        val app = open()
+        app.add(TOTP_LINK)
+        app.setPin("1234")
+        val full = app.lockState().attemptsLeft
+        val e = expectThrows<AuthenticatorException.WrongPin> { app.exportAccounts(ExportFormat.URI_LIST, null, "0000") }
+        assertEquals(full - 1u, e.attemptsLeft, "a wrong PIN at export counts as an attempt")
+        expectThrows<AuthenticatorException.WrongPin> { app.exportAccounts(ExportFormat.AEGIS, "pw", "0000") }
+        expectThrows<AuthenticatorException.WrongPin> { app.setBackupPassword("pw", "0000") }
+        assertEquals(1u, app.exportAccounts(ExportFormat.GOOGLE, null, "1234").exported)
+        assertEquals(full, app.lockState().attemptsLeft, "the right PIN resets the counter")
+        app.lock()
+        expectThrows<AuthenticatorException.Locked> { app.exportAccounts(ExportFormat.URI_LIST, null, "1234") }
+    }
+
+    @Test
+    fun googleExportGivesMigrationLinks() {
+        val app = open()
+        app.add(TOTP_LINK)
+        app.add(HOTP_LINK)
+        val out = app.exportAccounts(ExportFormat.GOOGLE, null, "")
+        assertEquals(2u, out.exported)
+        assertTrue(out.links.isNotEmpty())
+        assertTrue(out.links.all { it.startsWith("otpauth-migration://offline?data=") }, "${out.links.size} links")
+        val other = open(name = "other.db")
+        val done = other.importFile(out.links.joinToString("\n").toByteArray(), null, null)
+        assertEquals(2, done.imported.size)
+        assertEquals(totpCodes(app, Y2020), totpCodes(other, Y2020))
+    }
+
+    @Test
+    fun automaticBackupRoundTrip() {
+        val app = open()
+        val totp = app.add(TOTP_LINK).accounts[0]
+        app.setPin("1234")
+        assertFalse(app.backupStatus().enabled)
+        assertNull(app.pendingBackup(), "backups are off")
+
+        app.setBackupPassword("backup password", "1234")
+        val status = app.backupStatus()
+        assertTrue(status.enabled)
+        assertTrue(status.due, "nothing written yet")
+        val backup = app.pendingBackup()
+        assertNotNull(backup)
+        backup!!
+        assertEquals(status.generation, backup.generation)
+        assertEquals(1u, backup.exported)
+        assertTrue(backup.fileName.matches(Regex("authenticator-backup-[0-9A-Za-z]+\\.json")), backup.fileName)
+        assertFalse(backup.toString().contains("backup password"))
+
+        // What the shell writes to the folder restores into another vault with the password.
+        val other = open(name = "other.db")
+        expectThrows<AuthenticatorException.PasswordRequired> { other.previewImport(backup.data, null, null) }
+        val restored = other.importFile(backup.data, null, "backup password")
+        assertEquals(ImportFormat.AEGIS, restored.format)
+        assertEquals("646738", other.codeAt(restored.imported.single().id, Y2020).code.value)
+
+        app.backupWritten(backup.generation)
+        assertNull(app.pendingBackup(), "written: nothing due")
+        assertFalse(app.backupStatus().due)
+
+        // Every change makes one due again: add, rename, HOTP code, delete.
+        val hotp = app.add(HOTP_LINK).accounts[0]
+        assertTrue(app.backupStatus().due)
+        val next = app.pendingBackup()!!
+        assertTrue(next.generation > backup.generation)
+        assertEquals(2u, next.exported)
+        app.backupWritten(next.generation)
+        assertNull(app.pendingBackup())
+
+        app.code(hotp.id)
+        val afterCode = app.pendingBackup()
+        assertNotNull(afterCode, "an HOTP code moves the counter: a backup is due")
+        app.backupWritten(afterCode!!.generation)
+        app.renameAccount(totp.id, "Work")
+        assertNotNull(app.pendingBackup(), "a rename")
+        app.backupWritten(app.backupStatus().generation)
+        app.deleteAccount(hotp.id)
+        assertEquals(1u, app.pendingBackup()!!.exported, "a delete")
+
+        // A backup of an older generation does not clear a newer change.
+        val stale = app.pendingBackup()!!.generation
+        app.add(RFC6238_LINK)
+        app.backupWritten(stale)
+        assertTrue(app.backupStatus().due)
+
+        // Off again (with the PIN): nothing pending.
+        expectThrows<AuthenticatorException.WrongPin> { app.setBackupPassword(null, "0000") }
+        app.setBackupPassword(null, "1234")
+        assertFalse(app.backupStatus().enabled)
+        assertNull(app.pendingBackup())
+    }
+
     // ------------------------------------------------------------------ push against privacyIDEA
 
     @Test

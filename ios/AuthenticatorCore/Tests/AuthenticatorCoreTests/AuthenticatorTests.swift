@@ -358,6 +358,178 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertTrue(notificationActions(challenge: challenge([], requiresUnlock: true), maxActions: 4, vaultLocked: true).allSatisfy(\.opensApp))
     }
 
+    // MARK: import and export
+
+    /// A second vault in the same temporary directory (another phone).
+    private func openOther() throws -> Authenticator {
+        let app = try Authenticator.open(dbPath: dir.appendingPathComponent("other.db").path, keystore: MemoryKeystore())
+        opened.append(app)
+        return app
+    }
+
+    /// The codes of every TOTP account of `app` at `t`, by "issuer:name".
+    private func totpCodes(_ app: Authenticator, at t: Int64) throws -> [String: String] {
+        var codes: [String: String] = [:]
+        for a in try app.listAccounts() where a.kind == .totp {
+            codes["\(a.issuer):\(a.name)"] = try app.codeAt(accountId: a.id, unixTime: t).code.value
+        }
+        return codes
+    }
+
+    func testUriListExportImportsIntoASecondVaultWithEqualCodes() throws {
+        let app = try open()
+        _ = try app.add(link: totpLink)
+        _ = try app.add(link: rfc6238Link)
+        let hotp = try XCTUnwrap(try app.add(link: hotpLink).accounts.first)
+        _ = try app.code(accountId: hotp.id)  // the counter moves to 1: the export carries the next one
+
+        let out = try app.exportAccounts(format: .uriList, filePassword: nil, pin: "")
+        XCTAssertEqual(out.format, .uriList)
+        XCTAssertEqual(out.exported, 3)
+        XCTAssertTrue(out.skipped.isEmpty && out.leftOut.isEmpty)
+        let text = try XCTUnwrap(String(data: out.data, encoding: .utf8))
+        XCTAssertEqual(text.split(separator: "\n").filter { $0.hasPrefix("otpauth://") }.count, 3, "one link a line")
+
+        let other = try openOther()
+        let preview = try other.previewImport(file: out.data, format: nil, password: nil)
+        XCTAssertEqual(preview.format, .uriList)
+        XCTAssertEqual(importFormatName(format: preview.format), "uri-list")
+        XCTAssertEqual(Set(preview.accounts.map(\.issuer)), ["Example", "RFC6238", "RFC4226"])
+        XCTAssertEqual(preview.accounts.first { $0.kind == .hotp }?.counter, 1)
+        XCTAssertTrue(try other.listAccounts().isEmpty, "a preview stores nothing")
+
+        let done = try other.importFile(file: out.data, format: .uriList, password: nil)
+        XCTAssertEqual(done.imported.count, 3)
+        XCTAssertTrue(done.skipped.isEmpty && done.refused.isEmpty)
+        for t: Int64 in [59, y2020, 1_111_111_109] {
+            XCTAssertEqual(try totpCodes(app, at: t), try totpCodes(other, at: t))
+        }
+        let otherHotp = try XCTUnwrap(try other.listAccounts().first { $0.kind == .hotp })
+        XCTAssertEqual(try app.code(accountId: hotp.id).code.value, try other.code(accountId: otherHotp.id).code.value,
+                       "HOTP goes on at the same counter")
+
+        // The same file again: every entry is already there.
+        let again = try other.previewImport(file: out.data, format: nil, password: nil)
+        XCTAssertTrue(again.accounts.isEmpty)
+        XCTAssertEqual(again.skipped.count, 3)
+    }
+
+    func testAegisExportNeedsItsPasswordToImport() throws {
+        let app = try open()
+        try app.setPin(newPin: "1234")
+        _ = try app.add(link: totpLink)
+        _ = try app.add(link: rfc6238Link)
+        XCTAssertEqual(caseName(authError { _ = try app.exportAccounts(format: .aegis, filePassword: nil, pin: "1234") }), "InvalidArgument")
+        XCTAssertEqual(caseName(authError { _ = try app.exportAccounts(format: .uriList, filePassword: "pw", pin: "1234") }), "InvalidArgument")
+
+        let out = try app.exportAccounts(format: .aegis, filePassword: "correct horse", pin: "1234")
+        XCTAssertEqual(out.format, .aegis)
+        XCTAssertEqual(out.exported, 2)
+        XCTAssertFalse(String(decoding: out.data, as: UTF8.self).contains("JBSWY3DPEHPK3PXP"), "the secrets are encrypted")
+
+        let other = try openOther()
+        XCTAssertEqual(caseName(authError { _ = try other.previewImport(file: out.data, format: nil, password: nil) }), "PasswordRequired")
+        XCTAssertEqual(caseName(authError { _ = try other.previewImport(file: out.data, format: nil, password: "battery staple") }), "WrongPassword")
+        XCTAssertEqual(caseName(authError { _ = try other.importFile(file: out.data, format: .aegis, password: "battery staple") }), "WrongPassword")
+        XCTAssertTrue(try other.listAccounts().isEmpty)
+        let preview = try other.previewImport(file: out.data, format: nil, password: "correct horse")
+        XCTAssertEqual(preview.format, .aegis)
+        XCTAssertEqual(preview.accounts.count, 2)
+        let done = try other.importFile(file: out.data, format: nil, password: "correct horse")
+        XCTAssertEqual(done.imported.count, 2)
+        XCTAssertEqual(try totpCodes(app, at: y2020), try totpCodes(other, at: y2020))
+
+        XCTAssertEqual(caseName(authError { _ = try other.previewImport(file: Data("{\"not\": \"an export\"}".utf8), format: .aegis, password: nil) }), "InvalidFile")
+    }
+
+    func testExportWithAWrongPinThrowsWrongPin() throws {
+        let app = try open()
+        _ = try app.add(link: totpLink)
+        try app.setPin(newPin: "1234")
+        let full = try app.lockState().attemptsLeft
+        let left = try XCTUnwrap(attemptsLeft(authError { _ = try app.exportAccounts(format: .uriList, filePassword: nil, pin: "0000") }))
+        XCTAssertEqual(left, full - 1, "a wrong PIN at export counts as an attempt")
+        XCTAssertEqual(caseName(authError { _ = try app.exportAccounts(format: .aegis, filePassword: "pw", pin: "0000") }), "WrongPin")
+        XCTAssertEqual(caseName(authError { try app.setBackupPassword(password: "pw", pin: "0000") }), "WrongPin")
+        XCTAssertEqual(try app.exportAccounts(format: .google, filePassword: nil, pin: "1234").exported, 1)
+        XCTAssertEqual(try app.lockState().attemptsLeft, full, "the right PIN resets the counter")
+        try app.lock()
+        XCTAssertEqual(caseName(authError { _ = try app.exportAccounts(format: .uriList, filePassword: nil, pin: "1234") }), "Locked")
+    }
+
+    func testGoogleExportGivesMigrationLinks() throws {
+        let app = try open()
+        _ = try app.add(link: totpLink)
+        _ = try app.add(link: hotpLink)
+        let out = try app.exportAccounts(format: .google, filePassword: nil, pin: "")
+        XCTAssertEqual(out.exported, 2)
+        XCTAssertFalse(out.links.isEmpty)
+        XCTAssertTrue(out.links.allSatisfy { $0.hasPrefix("otpauth-migration://offline?data=") })
+        let other = try openOther()
+        let done = try other.importFile(file: Data(out.links.joined(separator: "\n").utf8), format: nil, password: nil)
+        XCTAssertEqual(done.imported.count, 2)
+        XCTAssertEqual(try totpCodes(app, at: y2020), try totpCodes(other, at: y2020))
+    }
+
+    func testAutomaticBackupRoundTrip() throws {
+        let app = try open()
+        let totp = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        try app.setPin(newPin: "1234")
+        XCTAssertFalse(try app.backupStatus().enabled)
+        XCTAssertNil(try app.pendingBackup(), "backups are off")
+
+        try app.setBackupPassword(password: "backup password", pin: "1234")
+        let status = try app.backupStatus()
+        XCTAssertTrue(status.enabled)
+        XCTAssertTrue(status.due, "nothing written yet")
+        let backup = try XCTUnwrap(try app.pendingBackup())
+        XCTAssertEqual(backup.generation, status.generation)
+        XCTAssertEqual(backup.exported, 1)
+        XCTAssertTrue(backup.fileName.hasPrefix("authenticator-backup-") && backup.fileName.hasSuffix(".json"), backup.fileName)
+
+        // What the shell writes to the folder restores into another vault with the password.
+        let other = try openOther()
+        XCTAssertEqual(caseName(authError { _ = try other.previewImport(file: backup.data, format: nil, password: nil) }), "PasswordRequired")
+        let restored = try other.importFile(file: backup.data, format: nil, password: "backup password")
+        XCTAssertEqual(restored.format, .aegis)
+        let restoredId = try XCTUnwrap(restored.imported.first?.id)
+        XCTAssertEqual(try other.codeAt(accountId: restoredId, unixTime: y2020).code.value, "646738")
+
+        try app.backupWritten(generation: backup.generation)
+        XCTAssertNil(try app.pendingBackup(), "written: nothing due")
+        XCTAssertFalse(try app.backupStatus().due)
+
+        // Every change makes one due again: add, HOTP code, rename, delete.
+        let hotp = try XCTUnwrap(try app.add(link: hotpLink).accounts.first)
+        XCTAssertTrue(try app.backupStatus().due)
+        let next = try XCTUnwrap(try app.pendingBackup())
+        XCTAssertGreaterThan(next.generation, backup.generation)
+        XCTAssertEqual(next.exported, 2)
+        try app.backupWritten(generation: next.generation)
+        XCTAssertNil(try app.pendingBackup())
+
+        _ = try app.code(accountId: hotp.id)
+        let afterCode = try XCTUnwrap(try app.pendingBackup(), "an HOTP code moves the counter: a backup is due")
+        try app.backupWritten(generation: afterCode.generation)
+        try app.renameAccount(accountId: totp.id, newName: "Work")
+        XCTAssertNotNil(try app.pendingBackup(), "a rename")
+        try app.backupWritten(generation: try app.backupStatus().generation)
+        try app.deleteAccount(accountId: hotp.id)
+        XCTAssertEqual(try app.pendingBackup()?.exported, 1, "a delete")
+
+        // A backup of an older generation does not clear a newer change.
+        let stale = try XCTUnwrap(try app.pendingBackup()).generation
+        _ = try app.add(link: rfc6238Link)
+        try app.backupWritten(generation: stale)
+        XCTAssertTrue(try app.backupStatus().due)
+
+        // Off again (with the PIN): nothing pending.
+        XCTAssertEqual(caseName(authError { try app.setBackupPassword(password: nil, pin: "0000") }), "WrongPin")
+        try app.setBackupPassword(password: nil, pin: "1234")
+        XCTAssertFalse(try app.backupStatus().enabled)
+        XCTAssertNil(try app.pendingBackup())
+    }
+
     // MARK: push against privacyIDEA
 
     func testPushRoundTripWithPrivacyIdea() throws {
