@@ -1,4 +1,4 @@
-// The process's one core instance, its lifecycle-lock hooks and the push-token housekeeping.
+// The process's one core instance, its lifecycle-lock hooks, the push-token housekeeping and the automatic-backup trigger.
 package org.authcore.app
 
 import android.app.Application
@@ -146,6 +146,9 @@ class AuthenticatorApp : Application() {
                         core.lockState()
                     }
                     lockEventFlow.emit(LockEvent(state, foreground))
+                    // Back on screen unlocked: write a backup that is still due (for
+                    // example one a locked vault or a missing folder held back).
+                    if (foreground && !state.locked) backupAfterChange()
                 } catch (e: CancellationException) {
                     throw e
                 } catch (e: Exception) {
@@ -204,6 +207,25 @@ class AuthenticatorApp : Application() {
                 throw e
             } catch (e: Exception) {
                 Log.w(TAG, "retryPushTokenUpdates failed: ${describe(e)}")
+            }
+        }
+    }
+
+    // ---- automatic backups --------------------------------------------------------------
+
+    /**
+     * Writes the core's pending backup (if backups are on and one is due) to the picked
+     * folder. Call after every change to the accounts (add, import, rename, delete, HOTP
+     * code) and on every return to the foreground unlocked; cheap when nothing is due.
+     */
+    fun backupAfterChange() {
+        appScope.launch {
+            try {
+                AutoBackup.writePending(this@AuthenticatorApp, awaitCore())
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                Log.w(TAG, "automatic backup failed: ${describe(e)}")
             }
         }
     }

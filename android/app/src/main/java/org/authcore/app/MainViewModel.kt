@@ -1,4 +1,4 @@
-// UI state and the one place the UI calls the core (always off the main thread).
+// UI state and the one place the UI calls the core (always off the main thread), including import, export and backups.
 package org.authcore.app
 
 import android.app.Application
@@ -6,6 +6,7 @@ import android.content.Intent
 import android.graphics.Bitmap
 import android.graphics.BitmapFactory
 import android.net.Uri
+import android.provider.DocumentsContract
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.setValue
@@ -19,19 +20,26 @@ import kotlinx.coroutines.withContext
 import org.authcore.Account
 import org.authcore.Authenticator
 import org.authcore.AuthenticatorException
+import org.authcore.BackupStatus
 import org.authcore.Code
 import org.authcore.EnrollmentPreview
 import org.authcore.EnrollmentResult
+import org.authcore.ExportFormat
+import org.authcore.ExportResult
+import org.authcore.ImportPreview
+import org.authcore.ImportResult
 import org.authcore.KeystoreException
 import org.authcore.LockPolicy
 import org.authcore.LockState
 import org.authcore.PendingTokenUpdate
 import org.authcore.PushAnswerResult
 import org.authcore.PushChallenge
+import org.authcore.TransferNote
 import org.authcore.decodeQrImage
 import java.io.ByteArrayOutputStream
+import java.io.IOException
 
-enum class Screen { ACCOUNTS, ADD, SCAN, PUSH, SETTINGS }
+enum class Screen { ACCOUNTS, ADD, SCAN, PUSH, SETTINGS, TRANSFER }
 
 /** What a confirmed enrollment will add: a link (QR text, deep link, pasted) or image bytes. */
 sealed interface EnrollmentSource {
@@ -41,6 +49,19 @@ sealed interface EnrollmentSource {
 
 class PendingEnrollment(val source: EnrollmentSource, val preview: EnrollmentPreview)
 
+/** A file read for import, the password that opened it, and what importing it would do. */
+class PendingImport(val bytes: ByteArray, val password: String?, val preview: ImportPreview)
+
+/** An encrypted import file waiting for its password; [wrong] after one that did not open it. */
+class ImportPasswordPrompt(val bytes: ByteArray, val wrong: Boolean)
+
+/** An export waiting for the PIN (and file password): into [uri] (a created document), or
+ *  as links on screen when [uri] is null (`GOOGLE`). */
+class ExportTarget(val format: ExportFormat, val uri: Uri?)
+
+/** `GOOGLE` export: one otpauth-migration link per QR code, shown one after another. */
+class ExportLinks(val links: List<String>, val leftOut: List<TransferNote>, val skipped: List<TransferNote>)
+
 /**
  * UI state. Every core call runs on Dispatchers.IO through [call]; results are applied on
  * the main thread. A `Locked` error anywhere sends the UI back to the PIN screen; a failed
@@ -48,6 +69,11 @@ class PendingEnrollment(val source: EnrollmentSource, val preview: EnrollmentPre
  */
 class MainViewModel(application: Application) : AndroidViewModel(application) {
     private val app = application as AuthenticatorApp
+
+    private companion object {
+        /** Larger than any authenticator export; a bigger pick is refused before the core sees it. */
+        const val MAX_IMPORT_BYTES = 16 * 1024 * 1024
+    }
 
     var openError by mutableStateOf<String?>(null)
         private set
@@ -80,12 +106,30 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
     var retryingTokenUpdates by mutableStateOf(false)
         private set
 
+    var pendingImport by mutableStateOf<PendingImport?>(null)
+        private set
+    var importPassword by mutableStateOf<ImportPasswordPrompt?>(null)
+        private set
+    var exportTarget by mutableStateOf<ExportTarget?>(null)
+        private set
+    var exportError by mutableStateOf<String?>(null)
+        private set
+    var exportLinks by mutableStateOf<ExportLinks?>(null)
+        private set
+    var backupStatus by mutableStateOf<BackupStatus?>(null)
+        private set
+    /** The backup folder's name, null while none is picked (or its grant was lost). */
+    var backupFolder by mutableStateOf<String?>(null)
+        private set
+
     var message by mutableStateOf<String?>(null)
     var screen by mutableStateOf(Screen.ACCOUNTS)
 
     /** An enrollment link or image that arrived while locked; previewed after unlock. */
     private var pendingLink: String? = null
     private var pendingImage: Uri? = null
+    /** An import file picked while the vault locked behind the picker; read after unlock. */
+    private var pendingImportUri: Uri? = null
     private var ticking = false
 
     /** Challenges this screen has already seen, so a new one opens the push screen once. */
@@ -182,6 +226,10 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
                     pendingImage = null
                     startImageEnrollment(it)
                 }
+                pendingImportUri?.let {
+                    pendingImportUri = null
+                    startImport(it)
+                }
             }
         }
     }
@@ -193,6 +241,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         if (!state.locked) {
             app.retryTokenUpdates()
             refreshChallenges()
+            app.backupAfterChange()
         }
     }
 
@@ -368,11 +417,20 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
     }
 
     /** HOTP: the core commits the counter before returning the code. */
-    fun nextHotp(accountId: String) = call({ code(accountId) }) { codes = codes + (accountId to it) }
+    fun nextHotp(accountId: String) = call({ code(accountId) }) {
+        codes = codes + (accountId to it)
+        app.backupAfterChange() // the counter moved
+    }
 
-    fun rename(accountId: String, name: String) = call({ renameAccount(accountId, name) }) { loadAccounts() }
+    fun rename(accountId: String, name: String) = call({ renameAccount(accountId, name) }) {
+        loadAccounts()
+        app.backupAfterChange()
+    }
 
-    fun delete(accountId: String) = call({ deleteAccount(accountId) }) { loadAccounts() }
+    fun delete(accountId: String) = call({ deleteAccount(accountId) }) {
+        loadAccounts()
+        app.backupAfterChange()
+    }
 
     // ---- enrollment ---------------------------------------------------------------------
 
@@ -421,6 +479,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             message = (listOf("Added: $added") + result.warnings).joinToString("\n")
             refreshLock()
             loadAccounts()
+            app.backupAfterChange()
         }
     }
 
@@ -442,6 +501,230 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             out.toByteArray()
         }
     }
+
+    // ---- import -------------------------------------------------------------------------
+
+    private sealed interface ImportStep {
+        class Ready(val pending: PendingImport) : ImportStep
+        class NeedsPassword(val prompt: ImportPasswordPrompt) : ImportStep
+    }
+
+    /** Text for a file that could not be read (provider errors carry no user-facing text). */
+    private fun describeFileError(e: Exception): String = when (e) {
+        is AuthenticatorException -> describe(e)
+        is SecurityException, is IOException, is IllegalArgumentException -> "Cannot read this file."
+        else -> describe(e)
+    }
+
+    /**
+     * The ACTION_OPEN_DOCUMENT result. Like the QR image picker, the vault may have locked
+     * behind the picker: the file then waits for the unlock. The core detects the format.
+     */
+    fun startImport(uri: Uri) = call({
+        if (lockState().locked) null else previewStep(readImportFile(uri), null)
+    }, onError = { message = describeFileError(it) }) { step ->
+        if (step == null) {
+            pendingImportUri = uri
+            refreshLock()
+        } else {
+            applyImportStep(step)
+        }
+    }
+
+    fun submitImportPassword(password: String) {
+        val prompt = importPassword ?: return
+        importPassword = null
+        call({ previewStep(prompt.bytes, password) }, onError = {
+            prompt.bytes.fill(0)
+            message = describeFileError(it)
+        }) { applyImportStep(it) }
+    }
+
+    fun cancelImport() {
+        pendingImport?.bytes?.fill(0)
+        importPassword?.bytes?.fill(0)
+        pendingImport = null
+        importPassword = null
+    }
+
+    /** Imports what the preview showed, in one transaction. */
+    fun confirmImport() {
+        val pending = pendingImport ?: return
+        busy = true
+        call(
+            { importFile(pending.bytes, pending.preview.format, pending.password) },
+            onDone = { busy = false },
+        ) { result: ImportResult ->
+            cancelImport()
+            message = listOfNotNull(
+                "Imported ${result.imported.size} account(s).",
+                notesText("Skipped", result.skipped),
+                notesText("Refused", result.refused),
+            ).joinToString("\n\n")
+            loadAccounts()
+            app.backupAfterChange()
+        }
+    }
+
+    private fun Authenticator.previewStep(bytes: ByteArray, password: String?): ImportStep = try {
+        ImportStep.Ready(PendingImport(bytes, password, previewImport(bytes, null, password)))
+    } catch (e: AuthenticatorException.PasswordRequired) {
+        ImportStep.NeedsPassword(ImportPasswordPrompt(bytes, wrong = false))
+    } catch (e: AuthenticatorException.WrongPassword) {
+        ImportStep.NeedsPassword(ImportPasswordPrompt(bytes, wrong = true))
+    } catch (e: Exception) {
+        bytes.fill(0)
+        throw e
+    }
+
+    private fun applyImportStep(step: ImportStep) {
+        when (step) {
+            is ImportStep.Ready -> pendingImport = step.pending
+            is ImportStep.NeedsPassword -> importPassword = step.prompt
+        }
+    }
+
+    /** Export files are small; a bigger pick is not one (and must not exhaust memory). */
+    private fun readImportFile(uri: Uri): ByteArray {
+        val input = app.contentResolver.openInputStream(uri) ?: throw IOException("no stream")
+        return input.use { stream ->
+            val out = ByteArrayOutputStream()
+            val buffer = ByteArray(8192)
+            while (true) {
+                val n = stream.read(buffer)
+                if (n < 0) break
+                out.write(buffer, 0, n)
+                if (out.size() > MAX_IMPORT_BYTES) throw IllegalArgumentException("file too large")
+            }
+            out.toByteArray()
+        }
+    }
+
+    // ---- export -------------------------------------------------------------------------
+
+    /**
+     * [uri]: the ACTION_CREATE_DOCUMENT result for the file formats (null for `GOOGLE`).
+     * The PIN (and the file password) is asked next, so no secret waits behind the picker.
+     */
+    fun prepareExport(format: ExportFormat, uri: Uri?) {
+        exportError = null
+        exportTarget = ExportTarget(format, uri)
+    }
+
+    /** Dismissed: the empty document created for it is removed again. */
+    fun cancelExport() {
+        val target = exportTarget ?: return
+        exportTarget = null
+        exportError = null
+        target.uri?.let { uri ->
+            viewModelScope.launch(Dispatchers.IO) {
+                runCatching { DocumentsContract.deleteDocument(app.contentResolver, uri) }
+            }
+        }
+    }
+
+    /** The fresh PIN check and the export; the bytes go straight into the created document. */
+    fun finishExport(filePassword: String?, pin: String) {
+        val target = exportTarget ?: return
+        busy = true
+        exportError = null
+        call({
+            val result = exportAccounts(target.format, filePassword, pin)
+            try {
+                target.uri?.let { uri ->
+                    // "wt": truncate, in case the provider reuses an existing file.
+                    val out = app.contentResolver.openOutputStream(uri, "wt") ?: throw IOException("no stream")
+                    out.use { it.write(result.data) }
+                }
+            } finally {
+                result.data.fill(0)
+            }
+            result
+        }, onError = { e ->
+            exportError = if (e is AuthenticatorException) describe(e) else "Cannot write the file."
+        }, onDone = { busy = false }) { result: ExportResult ->
+            exportTarget = null
+            if (target.uri == null) {
+                exportLinks = ExportLinks(result.links, result.leftOut, result.skipped)
+            } else {
+                message = listOfNotNull(
+                    "Exported ${result.exported} account(s).",
+                    notesText("Kept on this phone", result.skipped),
+                    notesText("Left out", result.leftOut),
+                ).joinToString("\n\n")
+            }
+        }
+    }
+
+    fun closeExportLinks() {
+        exportLinks = null
+    }
+
+    // ---- automatic backups --------------------------------------------------------------
+
+    fun loadTransfer() = call({
+        val folder = AutoBackup.folder(app)?.let { AutoBackup.folderName(app, it) ?: "the chosen folder" }
+        backupStatus() to folder
+    }) { (status, folder) ->
+        backupStatus = status
+        backupFolder = folder
+    }
+
+    /** The ACTION_OPEN_DOCUMENT_TREE result: keep the grant, then write a backup if one is due. */
+    fun chooseBackupFolder(tree: Uri) {
+        viewModelScope.launch {
+            val ok = withContext(Dispatchers.IO) { runCatching { AutoBackup.setFolder(app, tree) }.isSuccess }
+            if (!ok) message = "This folder cannot be used for backups."
+            loadTransfer()
+            backupNow(announce = false)
+        }
+    }
+
+    fun forgetBackupFolder() {
+        AutoBackup.clearFolder(app)
+        loadTransfer()
+    }
+
+    /** Turns backups on, or changes their password (the PIN again, as a fresh check). */
+    fun setBackupPassword(password: String, pin: String) = call({
+        setBackupPassword(password, pin)
+        backupStatus()
+    }) {
+        backupStatus = it
+        message = "Automatic backups are on."
+        backupNow(announce = false)
+    }
+
+    fun turnOffBackups(pin: String) = call({
+        setBackupPassword(null, pin)
+        backupStatus()
+    }) {
+        backupStatus = it
+        message = "Automatic backups are off. Backups already written stay in the folder."
+    }
+
+    /** Writes the due backup now (the same helper every change calls). */
+    fun backupNow(announce: Boolean = true) {
+        viewModelScope.launch {
+            val written = try {
+                withContext(Dispatchers.IO) { AutoBackup.writePending(app, app.awaitCore()) }
+            } catch (e: CancellationException) {
+                throw e
+            } catch (e: Exception) {
+                message = describe(e)
+                null
+            }
+            if (announce) {
+                message = written?.let { "Backup written: $it" }
+                    ?: AutoBackup.problem.value
+                    ?: "No backup was due."
+            }
+            loadTransfer()
+        }
+    }
+
+    private fun notesText(title: String, notes: List<TransferNote>): String? =
+        if (notes.isEmpty()) null else "$title:\n" + notes.joinToString("\n") { "${it.entry}: ${it.reason}" }
 
     // ---- push ---------------------------------------------------------------------------
 

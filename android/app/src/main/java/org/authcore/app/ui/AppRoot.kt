@@ -49,7 +49,11 @@ fun AppRoot(vm: MainViewModel, activity: FragmentActivity) {
             lock.policy.requirePin && !lock.hasPin -> SetPinScreen(vm)
             else -> {
                 BackHandler(enabled = vm.screen != Screen.ACCOUNTS) {
-                    vm.screen = if (vm.screen == Screen.SCAN) Screen.ADD else Screen.ACCOUNTS
+                    vm.screen = when (vm.screen) {
+                        Screen.SCAN -> Screen.ADD
+                        Screen.TRANSFER -> Screen.SETTINGS
+                        else -> Screen.ACCOUNTS
+                    }
                 }
                 when (vm.screen) {
                     Screen.ACCOUNTS -> AccountsScreen(vm)
@@ -57,6 +61,7 @@ fun AppRoot(vm: MainViewModel, activity: FragmentActivity) {
                     Screen.SCAN -> ScanScreen(vm)
                     Screen.PUSH -> PushScreen(vm)
                     Screen.SETTINGS -> SettingsScreen(vm, activity)
+                    Screen.TRANSFER -> TransferScreen(vm)
                 }
                 vm.enrollment?.let { EnrollmentDialog(vm, it) }
             }

@@ -1,4 +1,4 @@
-// Settings: PIN, biometric unlock, the app's own lock policy (idle timeout, background grace) and pending push-token updates.
+// Settings: PIN, biometric unlock, the app's own lock policy (idle timeout, background grace), pending push-token updates and the way to Transfer.
 @file:OptIn(ExperimentalMaterial3Api::class)
 
 package org.authcore.app.ui
@@ -131,6 +131,12 @@ fun SettingsScreen(vm: MainViewModel, activity: FragmentActivity) {
 
             HorizontalDivider()
             PushTokenSection(vm)
+
+            HorizontalDivider()
+            Text("Import, export and backups", style = MaterialTheme.typography.titleMedium)
+            OutlinedButton(onClick = { vm.screen = Screen.TRANSFER }, modifier = Modifier.fillMaxWidth()) {
+                Text("Transfer")
+            }
         }
     }
 
