@@ -1,5 +1,6 @@
 // The app's single `Authenticator` and the UI state around it: every core call goes through
 // `perform` off the main thread; the core takes every security decision, this only shows them.
+// Also import, export and the automatic-backup trigger (after every change, and back in the foreground).
 import AuthenticatorCore
 import Combine
 import Foundation
@@ -14,6 +15,13 @@ enum EnrollmentSource {
 struct PendingEnrollment {
     let source: EnrollmentSource
     let preview: EnrollmentPreview
+}
+
+/// A file read for import, the password that opened it, and what importing it would do.
+struct PendingImport {
+    let data: Data
+    let password: String?
+    let preview: ImportPreview
 }
 
 enum Sheet: String, Identifiable {
@@ -45,6 +53,16 @@ final class AppModel: ObservableObject {
     /// Servers that have not taken the current push service token yet (the core's queue).
     @Published private(set) var pendingTokenUpdates: [PendingTokenUpdate] = []
     @Published private(set) var retryingTokens = false
+    /// Import: what the file would add, skip and refuse, shown until confirmed or cancelled.
+    @Published private(set) var pendingImport: PendingImport?
+    /// Export: the file for `.fileExporter` (secrets: dropped when done or when the vault locks).
+    @Published var exportDocument: ExportFile?
+    /// Export to Google Authenticator: the links, one per QR code.
+    @Published var exportLinks: [String]?
+    @Published private(set) var backupStatus: BackupStatus?
+    @Published private(set) var backupFolderName: String?
+    /// Why the last automatic backup could not be written (nil after a good one).
+    @Published private(set) var backupProblem: String?
 
     private let queue = DispatchQueue(label: "org.authcore.core", qos: .userInitiated, attributes: .concurrent)
     private let openLock = NSLock()
@@ -133,11 +151,13 @@ final class AppModel: ObservableObject {
         } else if state.locked {
             codes = [:]
             sheet = nil
+            dropTransferSecrets()
             loadPending() // readable while locked: the PIN screen says a request is waiting
         } else if wasLocked != false {
             // Unlocked (by PIN or biometrics), or unlocked at start (no PIN).
             loadAccounts()
             retryPushTokenUpdates()
+            backupAfterChange()
             if let link = pendingLink {
                 pendingLink = nil
                 startEnrollment(link: link)
@@ -164,7 +184,11 @@ final class AppModel: ObservableObject {
     /// scenePhase became .active: the core locks if the background grace or the idle timeout
     /// passed (suspend-aware clock) and returns the state; `locked` shows the PIN screen.
     func appForegrounded() {
-        perform({ try $0.appForegrounded() }) { self.apply($0) }
+        perform({ try $0.appForegrounded() }) { state in
+            self.apply(state)
+            // Back on screen unlocked: write a backup that is still due.
+            if !state.locked { self.backupAfterChange() }
+        }
         PushResponder.ingestDelivered()
     }
 
@@ -389,15 +413,24 @@ final class AppModel: ObservableObject {
 
     /// HOTP: the core commits the counter before returning the code.
     func nextHotp(accountId: String) {
-        perform({ try $0.code(accountId: accountId) }) { self.codes[accountId] = $0 }
+        perform({ try $0.code(accountId: accountId) }) {
+            self.codes[accountId] = $0
+            self.backupAfterChange() // the counter moved
+        }
     }
 
     func rename(accountId: String, to name: String) {
-        perform({ try $0.renameAccount(accountId: accountId, newName: name) }) { self.loadAccounts() }
+        perform({ try $0.renameAccount(accountId: accountId, newName: name) }) {
+            self.loadAccounts()
+            self.backupAfterChange()
+        }
     }
 
     func delete(accountId: String) {
-        perform({ try $0.deleteAccount(accountId: accountId) }) { self.loadAccounts() }
+        perform({ try $0.deleteAccount(accountId: accountId) }) {
+            self.loadAccounts()
+            self.backupAfterChange()
+        }
     }
 
     // MARK: - Enrollment
@@ -445,12 +478,202 @@ final class AppModel: ObservableObject {
             self.message = (["Added: \(names)"] + result.warnings).joined(separator: "\n")
             self.refreshLock()
             self.loadAccounts()
+            self.backupAfterChange()
         }
     }
 
     func cancelEnrollment() {
         enrollment = nil
         if sheet == .enrollment { sheet = nil }
+    }
+
+    // MARK: - Import
+
+    /// Reads a file from `.fileImporter` (a security-scoped URL, maybe in iCloud: read through
+    /// NSFileCoordinator) and previews it. `askPassword` asks for the file password when the
+    /// file is encrypted (`wrong`: the last one did not open it); nil cancels.
+    func startImport(url: URL, askPassword: @escaping (_ wrong: Bool, _ reply: @escaping (String?) -> Void) -> Void) {
+        queue.async {
+            let read = Result<Data, Error> { try Self.readImportFile(url) }
+            DispatchQueue.main.async {
+                switch read {
+                case .success(let data):
+                    self.previewImport(data: data, password: nil, askPassword: askPassword)
+                case .failure:
+                    self.message = "Cannot read this file."
+                }
+            }
+        }
+    }
+
+    private func previewImport(data: Data, password: String?, askPassword: @escaping (Bool, @escaping (String?) -> Void) -> Void) {
+        perform({ try $0.previewImport(file: data, format: nil, password: password) }, onError: { error in
+            if let coreError = error as? AuthenticatorError {
+                switch coreError {
+                case .PasswordRequired, .WrongPassword:
+                    let wrong: Bool
+                    if case .WrongPassword = coreError { wrong = true } else { wrong = false }
+                    askPassword(wrong) { reply in
+                        guard let reply = reply else { return }
+                        self.previewImport(data: data, password: reply, askPassword: askPassword)
+                    }
+                    return
+                default:
+                    break
+                }
+            }
+            self.message = describe(error)
+        }) { preview in
+            self.pendingImport = PendingImport(data: data, password: password, preview: preview)
+        }
+    }
+
+    /// Imports what the preview showed, in one transaction.
+    func confirmImport() {
+        guard let pending = pendingImport else { return }
+        busy = true
+        perform({ try $0.importFile(file: pending.data, format: pending.preview.format, password: pending.password) },
+                onDone: { self.busy = false }) { result in
+            self.pendingImport = nil
+            self.message = ([
+                "Imported \(result.imported.count) account(s).",
+                Self.notesText("Skipped", result.skipped),
+                Self.notesText("Refused", result.refused),
+            ].compactMap { $0 }).joined(separator: "\n\n")
+            self.loadAccounts()
+            self.backupAfterChange()
+        }
+    }
+
+    func cancelImport() {
+        pendingImport = nil
+    }
+
+    /// Export files are small: a bigger pick is not one (and must not exhaust memory).
+    private static let maxImportBytes = 16 * 1024 * 1024
+
+    private static func readImportFile(_ url: URL) throws -> Data {
+        let accessing = url.startAccessingSecurityScopedResource()
+        defer { if accessing { url.stopAccessingSecurityScopedResource() } }
+        var coordinationError: NSError?
+        var result: Result<Data, Error> = .failure(CocoaError(.fileReadUnknown))
+        NSFileCoordinator(filePresenter: nil).coordinate(readingItemAt: url, options: [], error: &coordinationError) { readURL in
+            result = Result {
+                let size = try readURL.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0
+                guard size <= maxImportBytes else { throw CocoaError(.fileReadTooLarge) }
+                return try Data(contentsOf: readURL)
+            }
+        }
+        if let error = coordinationError { throw error }
+        return try result.get()
+    }
+
+    // MARK: - Export
+
+    /// The PIN again (a fresh check) and, for `.aegis`, the file password. The result goes
+    /// to `.fileExporter` as `exportDocument`, or (`.google`) to `exportLinks`.
+    func export(format: ExportFormat, filePassword: String?, pin: String) {
+        busy = true
+        perform({ try $0.exportAccounts(format: format, filePassword: filePassword, pin: pin) },
+                onDone: { self.busy = false }) { result in
+            let notes = [
+                Self.notesText("Kept on this phone", result.skipped),
+                Self.notesText("Left out", result.leftOut),
+            ].compactMap { $0 }
+            if format == .google {
+                self.exportLinks = result.links
+                if !notes.isEmpty { self.message = notes.joined(separator: "\n\n") }
+            } else {
+                self.exportDocument = ExportFile(data: result.data, format: format, notes: notes)
+            }
+        }
+    }
+
+    /// `.fileExporter` finished (saved, cancelled or failed): the secrets are dropped.
+    func exportFinished(_ result: Result<URL, Error>) {
+        let notes = exportDocument?.notes ?? []
+        exportDocument = nil
+        switch result {
+        case .success:
+            message = (["Exported."] + notes).joined(separator: "\n\n")
+        case .failure(let error):
+            if (error as? CocoaError)?.code != .userCancelled { message = "The file was not saved." }
+        }
+    }
+
+    private func dropTransferSecrets() {
+        pendingImport = nil
+        exportDocument = nil
+        exportLinks = nil
+    }
+
+    private static func notesText(_ title: String, _ notes: [TransferNote]) -> String? {
+        notes.isEmpty ? nil : "\(title):\n" + notes.map { "\($0.entry): \($0.reason)" }.joined(separator: "\n")
+    }
+
+    // MARK: - Automatic backups
+
+    func loadBackupStatus() {
+        backupFolderName = BackupFolder.displayName()
+        perform({ try $0.backupStatus() }) { self.backupStatus = $0 }
+    }
+
+    /// The folder picked in `UIDocumentPickerViewController(forOpeningContentTypes: [.folder])`.
+    func setBackupFolder(_ url: URL) {
+        do {
+            try BackupFolder.set(url)
+        } catch {
+            message = "This folder cannot be used for backups."
+        }
+        backupProblem = nil
+        loadBackupStatus()
+        backupAfterChange()
+    }
+
+    func forgetBackupFolder() {
+        BackupFolder.forget()
+        backupProblem = nil
+        loadBackupStatus()
+    }
+
+    /// Turns backups on or changes their password, after the PIN again.
+    func setBackupPassword(_ password: String, pin: String) {
+        perform({ core -> BackupStatus in
+            try core.setBackupPassword(password: password, pin: pin)
+            return try core.backupStatus()
+        }) {
+            self.backupStatus = $0
+            self.message = "Automatic backups are on."
+            self.backupAfterChange()
+        }
+    }
+
+    func turnOffBackups(pin: String) {
+        perform({ core -> BackupStatus in
+            try core.setBackupPassword(password: nil, pin: pin)
+            return try core.backupStatus()
+        }) {
+            self.backupStatus = $0
+            self.message = "Automatic backups are off. Backups already written stay in the folder."
+        }
+    }
+
+    /// After every change to the accounts (add, import, rename, delete, HOTP code) and back in
+    /// the foreground unlocked: writes the core's pending backup, if one is due, to the folder.
+    func backupAfterChange(announce: Bool = false) {
+        BackupFolder.writePending({ try self.core() }) { outcome in
+            switch outcome {
+            case .written(let name):
+                self.backupProblem = nil
+                if announce { self.message = "Backup written: \(name)" }
+            case .nothingDue:
+                if announce { self.message = "No backup was due." }
+            case .failed(let text):
+                self.backupProblem = text
+                if announce { self.message = text }
+            }
+            if self.backupStatus != nil { self.loadBackupStatus() }
+        }
     }
 
     // MARK: - Push
@@ -593,6 +816,9 @@ func describe(_ error: Error) -> String {
             return "Biometric unlock was turned off because the enrolled biometrics changed. Use your PIN."
         case .Cancelled: return "Cancelled."
         case .Keystore(let reason): return "Secure key storage error: \(reason)"
+        case .PasswordRequired: return "This file is encrypted: enter its password."
+        case .WrongPassword: return "This password does not open the file."
+        case .InvalidFile(let reason): return "Cannot import this file: \(reason)"
         default: return "\(error)"
         }
     }

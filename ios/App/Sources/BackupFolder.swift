@@ -37,8 +37,8 @@ enum BackupFolder {
 
     /// The folder's name for Settings, or nil when none is set (or it is gone).
     static func displayName() -> String? {
-        guard let url = try? resolve() else { return nil }
-        return FileManager.default.displayName(atPath: url.path)
+        guard let resolved = try? resolve(), let url = resolved else { return nil }
+        return url.lastPathComponent
     }
 
     /// Resolves the bookmark; a stale one (folder moved or renamed) is renewed.

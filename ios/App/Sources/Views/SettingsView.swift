@@ -1,5 +1,6 @@
 // Settings: the app PIN, biometric unlock, the app's own lock policy (idle timeout, background
-// grace), and the servers still waiting for the push token. The core validates and enforces all of it.
+// grace), the servers still waiting for the push token, and the way to Transfer (import, export,
+// backups). The core validates and enforces all of it.
 import AuthenticatorCore
 import SwiftUI
 import UIKit
@@ -81,6 +82,11 @@ struct SettingsView: View {
                         Text(policyText(lock.policy)).font(.caption)
                         if lock.hasPin {
                             Button("Lock now") { model.lockNow() }
+                        }
+                    }
+                    Section(header: Text("Import, export and backups")) {
+                        NavigationLink(destination: TransferView().environmentObject(model)) {
+                            Text("Transfer")
                         }
                     }
                     Section(header: Text("Push sign-in requests"), footer: Text(pushFooter)) {
