@@ -159,6 +159,10 @@ pub fn parse_link(input: &str) -> Result<ParsedLink> {
         .ok_or_else(|| bad("not a link: expected otpauth://, otpauth-migration:// or pia://"))?;
     match scheme.to_ascii_lowercase().as_str() {
         "otpauth" | "pia" => parse_otpauth(rest, scheme.eq_ignore_ascii_case("pia")),
+        // eduMFA (a privacyIDEA fork) enrolls its push tokens with
+        // `edumfa-push://<anything>/<label>?...`: the same v1 protocol and parameters as
+        // `otpauth://pipush`.
+        "edumfa-push" => parse_edumfa_push(rest),
         "otpauth-migration" => parse_migration(rest),
         other => Err(bad(format!("unsupported link scheme '{other}'"))),
     }
@@ -364,6 +368,14 @@ fn resolve_issuer(
     }
 }
 
+fn parse_edumfa_push(rest: &str) -> Result<ParsedLink> {
+    let (_host, label_raw, query) = split_otpauth(rest);
+    let label = decode_component(label_raw, true)?;
+    let params = query_params(query, &[])?;
+    let policy = lock_policy(&params)?;
+    parse_push(&label, &params, policy, Vec::new())
+}
+
 fn parse_otpauth(rest: &str, pia_scheme: bool) -> Result<ParsedLink> {
     let (kind_raw, label_raw, query) = split_otpauth(rest);
     let kind_lc = kind_raw.to_ascii_lowercase();
@@ -379,14 +391,17 @@ fn parse_otpauth(rest: &str, pia_scheme: bool) -> Result<ParsedLink> {
             "pia:// links are only used for push tokens (pia://pipush/...)",
         ));
     }
+    // privacyIDEA's day password: a TOTP whose period runs up to days
+    // (`otpauth://daypassword/DYPW...?period=86400`), 24 h when the link has none.
+    let day_password = kind_lc == "daypassword";
     let kind = match kind_lc.as_str() {
-        "totp" => AccountKind::Totp,
+        "totp" | "daypassword" => AccountKind::Totp,
         "hotp" => AccountKind::Hotp,
         "steam" => AccountKind::Steam,
         "" => return Err(bad("the link has no type (expected totp or hotp)")),
         other => {
             return Err(bad(format!(
-                "unknown token type '{other}' (expected totp, hotp or pipush)"
+                "unknown token type '{other}' (expected totp, hotp, steam, daypassword or pipush)"
             )))
         }
     };
@@ -427,6 +442,7 @@ fn parse_otpauth(rest: &str, pia_scheme: bool) -> Result<ParsedLink> {
         }
     };
     let period = match param(&params, "period") {
+        None if day_password => 86_400,
         None => 30,
         Some(p) => {
             let n: i64 = p
@@ -437,7 +453,11 @@ fn parse_otpauth(rest: &str, pia_scheme: bool) -> Result<ParsedLink> {
                 return Err(bad(format!("period must be positive, got {n}")));
             }
             let n = u32::try_from(n).unwrap_or(u32::MAX);
-            otp::check_period(n)?;
+            if day_password {
+                otp::check_long_period(n)?;
+            } else {
+                otp::check_period(n)?;
+            }
             n
         }
     };

@@ -392,3 +392,62 @@ fn otp_entry_debug_hides_the_secret() {
     assert!(d.contains("<redacted>"));
     assert!(!d.contains("72, 101"), "{d}");
 }
+
+#[test]
+fn privacyidea_day_passwords_are_time_codes_with_a_long_period() {
+    let (e, _) = one("otpauth://daypassword/DYPW0000536F?secret=NW6IT27XNRXOAZEP4GILXB3GCKCANVQR&issuer=privacyIDEA&algorithm=SHA256&digits=6&period=86400");
+    assert_eq!((e.kind, e.period, e.digits), (AccountKind::Totp, 86_400, 6));
+    assert_eq!(e.algorithm, Algorithm::Sha256);
+    assert_eq!(e.issuer, "privacyIDEA");
+    // No period: one day. Up to 31 days; a plain TOTP link keeps its 3600 s limit.
+    let (e, _) = one("otpauth://daypassword/D?secret=JBSWY3DPEHPK3PXP");
+    assert_eq!(e.period, 86_400);
+    assert_eq!(
+        one("otpauth://daypassword/D?secret=JBSWY3DPEHPK3PXP&period=604800")
+            .0
+            .period,
+        604_800
+    );
+    assert!(
+        reason("otpauth://daypassword/D?secret=JBSWY3DPEHPK3PXP&period=99999999")
+            .contains("period")
+    );
+    assert!(reason("otpauth://totp/D?secret=JBSWY3DPEHPK3PXP&period=86400").contains("period"));
+    // The code is TOTP with that step: the same at the start and end of a day, another the next day.
+    let day = 1_700_006_400u64 - 1_700_006_400 % 86_400;
+    let g = otp::TimeCodeGenerator::new(
+        AccountKind::Totp,
+        &e.secret,
+        e.algorithm,
+        e.digits,
+        e.period,
+    )
+    .unwrap();
+    assert_eq!(g.at(day), g.at(day + 86_399));
+    assert_ne!(g.at(day), g.at(day + 86_400));
+    assert_eq!(
+        g.at(day),
+        otp::totp(&e.secret, e.algorithm, 6, 86_400, day).unwrap()
+    );
+}
+
+#[test]
+fn edumfa_push_links_are_push_enrollments() {
+    let link = "edumfa-push://edumfa/EDUP0024385F?url=https://edumfa.example/enroll/this/token&ttl=120&issuer=eduMFA&enrollment_credential=9311ee50678983c0f29d3d843f86e39405e2b427&v=1&serial=EDUP0024385F&sslverify=1";
+    match parse_link(link).unwrap() {
+        ParsedLink::Push { enrollment, .. } => {
+            assert_eq!(enrollment.serial, "EDUP0024385F");
+            assert_eq!(enrollment.url, "https://edumfa.example/enroll/this/token");
+            assert_eq!(enrollment.issuer, "eduMFA");
+            assert!(enrollment.sslverify);
+            assert_eq!(enrollment.ttl_minutes, 120);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The host part is not fixed (`edumfa-push://token/...` too), the rules are push's.
+    assert!(matches!(
+        parse_link("edumfa-push://token/Issuer:Account?v=1&serial=s&url=https://example.org/push&enrollment_credential=c&ttl=10"),
+        Ok(ParsedLink::Push { .. })
+    ));
+    assert!(reason("edumfa-push://edumfa/x?url=http://example.org/push&ttl=10&serial=E&enrollment_credential=ab&v=1").contains("plain http"));
+}

@@ -83,8 +83,11 @@ impl AccountKind {
 pub const MIN_DIGITS: u8 = 6;
 /// See [`MIN_DIGITS`].
 pub const MAX_DIGITS: u8 = 10;
-/// Largest TOTP period accepted, in seconds.
+/// Largest period of an `otpauth://totp` link, in seconds.
 pub const MAX_PERIOD: u32 = 3600;
+/// Largest period of a privacyIDEA day password (`otpauth://daypassword`, typically
+/// 86,400 s) and of any stored or imported time-based account: 31 days.
+pub const MAX_LONG_PERIOD: u32 = 31 * 86_400;
 /// Steam Guard codes have 5 characters.
 pub const STEAM_DIGITS: u8 = 5;
 
@@ -129,7 +132,7 @@ pub fn totp(
     period: u32,
     unix_time: u64,
 ) -> Result<String> {
-    check_period(period)?;
+    check_long_period(period)?;
     hotp(secret, algorithm, digits, unix_time / u64::from(period))
 }
 
@@ -176,7 +179,7 @@ impl TimeCodeGenerator {
             AccountKind::Steam => (TotpAlgorithm::Steam, STEAM_DIGITS, 30),
             AccountKind::Totp => {
                 check_digits(digits)?;
-                check_period(period)?;
+                check_long_period(period)?;
                 (totp_alg(algorithm), digits.min(9), u64::from(period))
             }
             _ => return Err(Error::Internal("not a time-based account".into())),
@@ -235,7 +238,18 @@ pub fn check_digits(digits: u8) -> Result<()> {
     }
 }
 
-/// Checks a TOTP period is within 1..=MAX_PERIOD seconds.
+/// Checks a stored, imported or day-password period is within 1..=MAX_LONG_PERIOD seconds.
+pub fn check_long_period(period: u32) -> Result<()> {
+    if (1..=MAX_LONG_PERIOD).contains(&period) {
+        Ok(())
+    } else {
+        Err(Error::InvalidEnrollment(format!(
+            "period must be between 1 and {MAX_LONG_PERIOD} seconds, got {period}"
+        )))
+    }
+}
+
+/// Checks a TOTP link's period is within 1..=MAX_PERIOD seconds.
 pub fn check_period(period: u32) -> Result<()> {
     if (1..=MAX_PERIOD).contains(&period) {
         Ok(())

@@ -453,6 +453,24 @@ fn hotp_and_totp_codes_are_accepted_once_by_the_server() {
 }
 
 #[test]
+fn a_day_password_from_the_server_logs_in() {
+    let _g = exclusive();
+    let Some(e) = env("bob") else { return };
+    let (serial, link) = e.pi.init_otp("daypassword", "bob", "9876");
+    assert!(link.starts_with("otpauth://daypassword/"), "{link}");
+    let acc = e.a.add(link).unwrap().accounts.remove(0);
+    assert_eq!(
+        (acc.kind, acc.period),
+        (AccountKind::Totp, 86_400),
+        "{serial}"
+    );
+    let code = e.a.code(acc.id.clone()).unwrap().code.expose().to_string();
+    let ok = e.pi.validate_check("bob", &format!("9876{code}"));
+    assert_eq!(ok["result"]["authentication"], "ACCEPT", "{ok}");
+    e.pi.delete_tokens_of("bob");
+}
+
+#[test]
 fn push_account_links_the_manual_otp_account_of_the_same_user() {
     let _g = exclusive();
     let Some(e) = env("alice") else { return };

@@ -284,8 +284,8 @@ impl PiServer {
     /// server accepts any of the next 10 counter values (count_window 10), so both work.
     pub fn init_otp(&self, kind: &str, user: &str, pin: &str) -> (String, String) {
         assert!(
-            kind == "hotp" || kind == "totp",
-            "init_otp: kind must be hotp or totp, got {kind}"
+            kind == "hotp" || kind == "totp" || kind == "daypassword",
+            "init_otp: kind must be hotp, totp or daypassword, got {kind}"
         );
         let resp = self.admin_post(
             "/token/init",
