@@ -53,6 +53,33 @@ pub fn new_account_id() -> Result<String> {
     Ok(data_encoding::HEXLOWER.encode(&crypto::random_vec(8)?))
 }
 
+/// The vault row of a new OTP account read from a link or an import file: a fresh id,
+/// the secret sealed under `vk` with the row's AAD, the entry's lock policy (stored
+/// with the other rows of its transaction by [`Engine::store_accounts`]).
+pub(crate) fn new_account_row(vk: &Key256, e: &OtpEntry, now: i64) -> Result<AccountRow> {
+    let id = new_account_id()?;
+    Ok(AccountRow {
+        sealed_secret: crypto::seal(vk, &vault::secret_aad(&id), &e.secret)?,
+        id,
+        kind: e.kind,
+        issuer: e.issuer.clone(),
+        name: e.name.clone(),
+        algorithm: e.algorithm,
+        digits: e.digits,
+        period: e.period,
+        counter: e.counter,
+        weak_secret: e.weak_secret(),
+        serial: e.serial.clone(),
+        lock_require_pin: e.policy.require_pin,
+        lock_wipe_after: e.policy.wipe_after,
+        lock_idle_seconds: e.policy.idle_seconds,
+        lock_min_pin_length: e.policy.min_pin_length,
+        lock_background_seconds: e.policy.background_seconds,
+        sort_order: 0,
+        created_at: now,
+    })
+}
+
 /// Decodes a QR code in PNG or JPEG bytes into its text (under the limits of
 /// [`crate::qr_image`]).
 pub fn decode_qr_image(bytes: &[u8]) -> Result<String> {
@@ -259,32 +286,11 @@ impl Engine {
                 let policies: Vec<_> = fresh.iter().map(|e| e.policy).collect();
                 let pin_min = self.check_pin_requirement(&policies, new_pin, &mut warnings)?;
                 let now = self.clock.now_unix_seconds();
-                let mut ids = Vec::new();
-                let mut rows = Vec::new();
-                for e in &fresh {
-                    let id = new_account_id()?;
-                    rows.push(AccountRow {
-                        id: id.clone(),
-                        kind: e.kind,
-                        issuer: e.issuer.clone(),
-                        name: e.name.clone(),
-                        algorithm: e.algorithm,
-                        digits: e.digits,
-                        period: e.period,
-                        counter: e.counter,
-                        sealed_secret: crypto::seal(&vk, &vault::secret_aad(&id), &e.secret)?,
-                        weak_secret: e.weak_secret(),
-                        serial: e.serial.clone(),
-                        lock_require_pin: e.policy.require_pin,
-                        lock_wipe_after: e.policy.wipe_after,
-                        lock_idle_seconds: e.policy.idle_seconds,
-                        lock_min_pin_length: e.policy.min_pin_length,
-                        lock_background_seconds: e.policy.background_seconds,
-                        sort_order: 0,
-                        created_at: now,
-                    });
-                    ids.push(id);
-                }
+                let rows = fresh
+                    .iter()
+                    .map(|e| new_account_row(&vk, e, now))
+                    .collect::<Result<Vec<_>>>()?;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
                 self.store_accounts(&vk, rows, new_pin.zip(pin_min), |_| Ok(()))?;
                 Ok(Added {
                     account_ids: ids,

@@ -18,6 +18,7 @@
 //! then reads "Issuer:name" or "Issuer - name") and no `type` (TOTP).
 
 use super::entry::{self, Fields, SecretInput};
+use super::entry::{json_int as int, json_text as text};
 use super::{ImportFormat, ParsedFile, TransferError};
 use crate::links::OtpEntry;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -138,30 +139,6 @@ fn read_entries(root: &Value) -> Result<ParsedFile, TransferError> {
         }
     }
     Ok(out)
-}
-
-fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(format!("the field '{key}' is not text")),
-    }
-}
-
-fn int(o: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("the field '{key}' is not a whole number")),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("the field '{key}' is not a whole number")),
-        Some(_) => Err(format!("the field '{key}' is not a number")),
-    }
 }
 
 /// Issuer and account name from andOTP's `issuer` and `label`: the label may repeat

@@ -36,6 +36,40 @@ pub struct Fields<'a> {
     pub counter: Option<i64>,
 }
 
+/// A text field of a JSON entry: absent and null are `None`, another type is an error
+/// naming the field (never its value).
+pub fn json_text<'a>(
+    o: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<Option<&'a str>, String> {
+    match o.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("the field '{key}' is not text")),
+    }
+}
+
+/// An integer field of a JSON entry (a JSON number, or a number in a string as some
+/// exporters write it).
+pub fn json_int(
+    o: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<Option<i64>, String> {
+    match o.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("the field '{key}' is not a whole number")),
+        Some(serde_json::Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("the field '{key}' is not a whole number")),
+        Some(_) => Err(format!("the field '{key}' is not a number")),
+    }
+}
+
 /// How an entry is named in messages: "issuer: name", the one that is set, or its
 /// position in the file (1-based).
 pub fn label(issuer: &str, name: &str, position: usize) -> String {

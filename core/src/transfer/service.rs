@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::links::OtpEntry;
 use crate::otp::{AccountKind, Algorithm};
 use crate::platform::BiometricKey;
-use crate::vault::{self, AccountRow};
+use crate::vault::AccountRow;
 use zeroize::Zeroizing;
 
 /// An account an import would add (no secret).
@@ -161,32 +161,11 @@ impl Engine {
         // A list of links may carry lock parameters: the same rule as `add`.
         self.check_pin_requirement(&policies, None, &mut warnings)?;
         let now = self.clock.now_unix_seconds();
-        let mut ids = Vec::new();
-        let mut rows = Vec::new();
-        for e in &fresh {
-            let id = crate::enroll::new_account_id()?;
-            rows.push(AccountRow {
-                id: id.clone(),
-                kind: e.kind,
-                issuer: e.issuer.clone(),
-                name: e.name.clone(),
-                algorithm: e.algorithm,
-                digits: e.digits,
-                period: e.period,
-                counter: e.counter,
-                sealed_secret: crypto::seal(&vk, &vault::secret_aad(&id), &e.secret)?,
-                weak_secret: e.weak_secret(),
-                serial: e.serial.clone(),
-                lock_require_pin: e.policy.require_pin,
-                lock_wipe_after: e.policy.wipe_after,
-                lock_idle_seconds: e.policy.idle_seconds,
-                lock_min_pin_length: e.policy.min_pin_length,
-                lock_background_seconds: e.policy.background_seconds,
-                sort_order: 0,
-                created_at: now,
-            });
-            ids.push(id);
-        }
+        let rows = fresh
+            .iter()
+            .map(|e| crate::enroll::new_account_row(&vk, e, now))
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         if !rows.is_empty() {
             self.store_accounts(&vk, rows, None, |_| Ok(()))?;
         }

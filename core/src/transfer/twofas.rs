@@ -22,6 +22,7 @@
 //! link). Groups are not imported (accounts here have no groups).
 
 use super::entry::{self, Fields, SecretInput};
+use super::entry::{json_int as int, json_text as text};
 use super::{ImportFormat, ParsedFile, TransferError};
 use crate::links::{self, OtpEntry, ParsedLink};
 use data_encoding::{BASE64, BASE64_NOPAD};
@@ -121,32 +122,6 @@ pub fn parse(bytes: &[u8], password: Option<&str>) -> Result<ParsedFile, Transfe
         }
     }
     Ok(out)
-}
-
-/// A string field: absent and null are `None`, another type is an error naming it.
-fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(format!("the field '{key}' is not text")),
-    }
-}
-
-/// An integer field (JSON number, or a number in a string as some exporters write).
-fn int(o: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("the field '{key}' is not a whole number")),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("the field '{key}' is not a whole number")),
-        Some(_) => Err(format!("the field '{key}' is not a number")),
-    }
 }
 
 fn read_service(s: &Map<String, Value>, position: usize) -> (String, Result<OtpEntry, String>) {
