@@ -1245,27 +1245,32 @@ pub fn decrypt_sync_payload(
     Ok(buffer)
 }
 
+/// The decrypted part of a synchronization answer.
+struct DecryptedSync {
+    container: SyncContainer,
+    add: Vec<Zeroizing<String>>,
+    update: Vec<SyncUpdate>,
+    offline: Option<Vec<String>>,
+}
+
 /// Reads the decrypted plaintext (6.5) into the container, `add` and `update`.
-fn parse_sync_plaintext(
-    plaintext: &[u8],
-) -> Result<(
-    SyncContainer,
-    Vec<Zeroizing<String>>,
-    Vec<SyncUpdate>,
-    Option<Vec<String>>,
-)> {
+fn parse_sync_plaintext(plaintext: &[u8]) -> Result<DecryptedSync> {
     let plain: Plain = serde_json::from_slice(plaintext).map_err(|_| {
         invalid_answer(
             "decrypted container_dict_server",
             "is not the expected JSON",
         )
     })?;
-    let add = plain.tokens.add.into_iter().map(Zeroizing::new).collect();
     let mut update = plain.tokens.update;
     for u in &mut update {
         u.tokentype.make_ascii_lowercase();
     }
-    Ok((plain.container, add, update, plain.tokens.offline))
+    Ok(DecryptedSync {
+        container: plain.container,
+        add: plain.tokens.add.into_iter().map(Zeroizing::new).collect(),
+        update,
+        offline: plain.tokens.offline,
+    })
 }
 
 /// Reads and decrypts a synchronize answer for the container `expected_serial`.
@@ -1306,7 +1311,12 @@ pub fn parse_sync_answer(
         param("tag")?,
         text("container_dict_server")?,
     )?;
-    let (container, add, update, offline) = parse_sync_plaintext(&plaintext)?;
+    let DecryptedSync {
+        container,
+        add,
+        update,
+        offline,
+    } = parse_sync_plaintext(&plaintext)?;
     if container.serial != expected_serial {
         return Err(invalid_answer(
             "container serial",

@@ -1082,3 +1082,15 @@ fn debug_output_shows_no_secret() {
     let c = challenge(A2_NONCE, A2_TIME);
     assert!(!format!("{c:?}").contains(A2_NONCE));
 }
+
+fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+#[test]
+fn keys_are_wiped_on_drop() {
+    wiped_on_drop(&vector_key().signing);
+    // x25519-dalek derives `Zeroize` with `zeroize(drop)`: its Drop wipes the secret,
+    // without the ZeroizeOnDrop marker.
+    fn zeroizable<T: zeroize::Zeroize>(_: &T) {}
+    zeroizable(&vector_sync_key().secret);
+    wiped_on_drop(&vector_key().to_pkcs8_der().unwrap());
+}
