@@ -58,6 +58,8 @@ pub enum Error {
     Internal(String),
     #[error("{0}")]
     Transfer(#[from] crate::transfer::TransferError),
+    #[error("{0}")]
+    Container(#[from] crate::container::protocol::ContainerError),
 }
 
 /// Result alias used inside the core.
@@ -234,6 +236,24 @@ impl From<Error> for AuthenticatorError {
                     reason: other.to_string(),
                 },
             },
+            Error::Container(c) => {
+                use crate::container::protocol::ContainerError as C;
+                match c {
+                    C::InvalidLink { .. } => Self::InvalidEnrollment {
+                        reason: c.to_string(),
+                    },
+                    C::UnsupportedLink { .. } => Self::NotSupported {
+                        reason: c.to_string(),
+                    },
+                    C::PassphraseRequired => Self::InvalidArgument {
+                        reason: c.to_string(),
+                    },
+                    other => Self::Server {
+                        status: other.http_status(),
+                        reason: other.to_string(),
+                    },
+                }
+            }
         }
     }
 }

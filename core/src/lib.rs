@@ -7,6 +7,8 @@ uniffi::setup_scaffolding!();
 #[cfg(target_os = "android")]
 mod android_tls;
 mod api;
+#[allow(dead_code)] // wired into the engine by the container service (next step)
+mod container;
 mod crypto;
 mod engine;
 mod enroll;

@@ -566,11 +566,18 @@ fn parse_push(
 /// such a plain-http loopback URL. Plain http anywhere else is refused: a network
 /// attacker at enrollment could swap both keys and own the token.
 pub(crate) fn check_push_url(raw: &str) -> Result<bool> {
-    let parsed = url::Url::parse(raw).map_err(|_| bad("the push link's url is not a valid URL"))?;
+    check_server_url(raw, "push link")
+}
+
+/// The rule of [`check_push_url`] for any server URL a link carries; `link` names the
+/// link in the error texts ("push link", "container link").
+pub(crate) fn check_server_url(raw: &str, link: &str) -> Result<bool> {
+    let parsed =
+        url::Url::parse(raw).map_err(|_| bad(format!("the {link}'s url is not a valid URL")))?;
     match parsed.scheme() {
         "https" => {
             if parsed.host().is_none() {
-                return Err(bad("the push link's url has no host"));
+                return Err(bad(format!("the {link}'s url has no host")));
             }
             Ok(false)
         }
@@ -584,12 +591,12 @@ pub(crate) fn check_push_url(raw: &str) -> Result<bool> {
             if loopback {
                 Ok(true)
             } else {
-                Err(bad(
-                    "the push link's url is plain http://: refused, since anyone on the network path could swap the keys at enrollment and own the token; the server must use https:// (plain http is allowed only to 127.0.0.1, ::1 or localhost)",
-                ))
+                Err(bad(format!(
+                    "the {link}'s url is plain http://: refused, since anyone on the network path could swap the keys at enrollment and own the token; the server must use https:// (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
+                )))
             }
         }
-        _ => Err(bad("the push link's url must be http(s)")),
+        _ => Err(bad(format!("the {link}'s url must be http(s)"))),
     }
 }
 
