@@ -174,3 +174,49 @@ pub fn string_map(data: &[u8]) -> Option<HashMap<String, String>> {
             .collect(),
     )
 }
+
+/// A `pia://container/...` registration or transfer link (`container::protocol`).
+pub fn container_link(text: &str) -> Result<()> {
+    crate::container::protocol::parse_container_link(text).map_err(AuthenticatorError::from)?;
+    Ok(())
+}
+
+/// The decrypted plaintext of a container synchronization answer, then the preview of
+/// every token link in its `add` list (what the service stores). Returns how many
+/// accounts those links hold; a link that fails is a typed error, counted as nothing.
+pub fn container_sync_plaintext(plaintext: &[u8]) -> Result<usize> {
+    let decrypted = crate::container::protocol::parse_sync_plaintext(plaintext)
+        .map_err(AuthenticatorError::from)?;
+    let mut accounts = 0usize;
+    for link in &decrypted.add {
+        match preview_link(link, PREVIEW_NOW) {
+            Ok(n) => accounts = accounts.saturating_add(n),
+            Err(AuthenticatorError::Internal { reason }) => {
+                return Err(AuthenticatorError::Internal { reason })
+            }
+            Err(_) => {}
+        }
+    }
+    let _ = (
+        &decrypted.container,
+        decrypted.update.len(),
+        &decrypted.offline,
+    );
+    Ok(accounts)
+}
+
+/// Any container endpoint's answer envelope (`status` and body), read as each
+/// operation reads it.
+pub fn container_answer(status: u16, body: &str) -> Result<()> {
+    use crate::container::protocol::{parse_answer, Operation};
+    for op in [
+        Operation::Finalize,
+        Operation::Challenge,
+        Operation::Synchronize,
+        Operation::Rollover,
+        Operation::Terminate,
+    ] {
+        let _ = parse_answer(status, body, op);
+    }
+    Ok(())
+}

@@ -215,3 +215,32 @@ fn aegis_seeds_import_with_the_fuzz_password() {
         }
     }
 }
+
+#[test]
+fn container_seeds_reach_the_parsers_and_give_typed_answers() {
+    for (name, bytes) in seeds("container_link") {
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(fs::container_link(text).is_ok(), "{name}");
+        // Cut anywhere, a link is a typed refusal or still a link, never internal.
+        for cut in (0..text.len()).step_by(7) {
+            if let Some(prefix) = text.get(..cut) {
+                assert!(
+                    !matches!(
+                        fs::container_link(prefix),
+                        Err(AuthenticatorError::Internal { .. })
+                    ),
+                    "{name} cut at {cut}"
+                );
+            }
+        }
+    }
+    for (name, bytes) in seeds("container_sync_plaintext") {
+        // Appendix A.2: a TOTP, a HOTP and a push link.
+        assert_eq!(fs::container_sync_plaintext(&bytes).unwrap(), 3, "{name}");
+    }
+    assert!(fs::container_sync_plaintext(b"{\"tokens\": 1}").is_err());
+    for (name, bytes) in seeds("container_answer") {
+        let (status, body) = fs::status_and_body(&bytes).unwrap();
+        assert!(fs::container_answer(status, body).is_ok(), "{name}");
+    }
+}

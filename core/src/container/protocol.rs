@@ -1246,15 +1246,15 @@ pub fn decrypt_sync_payload(
 }
 
 /// The decrypted part of a synchronization answer.
-struct DecryptedSync {
-    container: SyncContainer,
-    add: Vec<Zeroizing<String>>,
-    update: Vec<SyncUpdate>,
-    offline: Option<Vec<String>>,
+pub(crate) struct DecryptedSync {
+    pub(crate) container: SyncContainer,
+    pub(crate) add: Vec<Zeroizing<String>>,
+    pub(crate) update: Vec<SyncUpdate>,
+    pub(crate) offline: Option<Vec<String>>,
 }
 
 /// Reads the decrypted plaintext (6.5) into the container, `add` and `update`.
-fn parse_sync_plaintext(plaintext: &[u8]) -> Result<DecryptedSync> {
+pub(crate) fn parse_sync_plaintext(plaintext: &[u8]) -> Result<DecryptedSync> {
     let plain: Plain = serde_json::from_slice(plaintext).map_err(|_| {
         invalid_answer(
             "decrypted container_dict_server",
