@@ -267,3 +267,66 @@ fn client_policies_refuse_deletion_and_unregistering() {
     e.a.unregister_container(c.clone()).unwrap();
     e.pi.delete_container(&c);
 }
+
+#[test]
+fn a_synced_push_token_approves_a_login() {
+    let _g = exclusive();
+    let Some(e) = env() else { return };
+    let _p = server_url_policy(&e.pi);
+    let c = e.pi.init_container(USER);
+    let (push, _) = e.pi.init_push(USER, "pp");
+    e.pi.container_add(&c, &push);
+    let link = e.pi.container_register_link(&c, &[]);
+    let r = e.a.add(link).unwrap();
+    assert_eq!(r.accounts.len(), 1, "{:?}", r.warnings);
+    assert_eq!(r.accounts[0].kind, AccountKind::Push);
+    assert_eq!(r.accounts[0].container_serial.as_deref(), Some(c.as_str()));
+    assert_eq!(e.pi.token(&push)["rollout_state"], "enrolled");
+    let tid = e.pi.trigger_login(USER, "pp");
+    let challenges = e.a.poll_challenges().unwrap();
+    assert_eq!(challenges.len(), 1);
+    assert!(
+        e.a.approve(challenges[0].id.clone(), None)
+            .unwrap()
+            .accepted
+    );
+    assert!(e.pi.finalize(USER, &tid));
+    // The next sync keeps it (reported by serial, not renewed).
+    let s = e.a.sync_container(c.clone()).unwrap();
+    assert!(s.added.is_empty() && s.removed.is_empty(), "{s:?}");
+    e.a.unregister_container(c.clone()).unwrap();
+    e.pi.delete_container(&c);
+}
+
+#[test]
+fn an_admin_transfer_moves_the_container_and_the_old_phone_reports_it() {
+    let _g = exclusive();
+    let Some(e) = env() else { return };
+    let _p = server_url_policy(&e.pi);
+    let (c, hotp, totp) = container_with_tokens(&e.pi);
+    e.a.add(e.pi.container_register_link(&c, &[])).unwrap();
+    // Lost phone: the admin starts a transfer; the new phone registers from its link.
+    let link = e.pi.container_register_link(&c, &[("rollover", "1")]);
+    let (_f2, new_phone) = phone();
+    let r = new_phone.add(link).unwrap();
+    assert_eq!(r.accounts.len(), 2, "{:?}", r.warnings);
+    let new_env = Env {
+        pi: PiServer::from_env().unwrap(),
+        _f: Fixture::new(),
+        a: new_phone.clone(),
+    };
+    codes_log_in(&new_env, &hotp, &totp);
+    // The old phone is refused persistently: marked transferred, its accounts kept
+    // until the user removes the container (no server call then).
+    assert!(matches!(
+        e.a.sync_container(c.clone()),
+        Err(AuthenticatorError::ContainerTransferred)
+    ));
+    let list = e.a.list_containers().unwrap();
+    assert_eq!(list[0].state, ContainerState::Transferred);
+    assert_eq!(list[0].account_ids.len(), 2);
+    assert_eq!(e.a.unregister_container(c.clone()).unwrap().len(), 2);
+    assert!(e.a.list_accounts().unwrap().is_empty());
+    new_phone.unregister_container(c.clone()).unwrap();
+    e.pi.delete_container(&c);
+}
