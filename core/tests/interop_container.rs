@@ -13,7 +13,7 @@ mod common;
 mod support;
 
 use authenticator_core::{
-    AccountKind, Authenticator, AuthenticatorError, ContainerState, OpenOptions,
+    AccountKind, Authenticator, AuthenticatorError, ContainerState, ExportFormat, OpenOptions,
 };
 use common::*;
 use std::sync::Arc;
@@ -139,6 +139,15 @@ fn register_sync_remove_token_and_unregister() {
     assert_eq!(list[0].state, ContainerState::Registered);
     assert_eq!(list[0].account_ids.len(), 2);
     assert!(list[0].last_sync_at.is_some());
+
+    // Container accounts are managed: never exported.
+    e.a.set_pin("135790".into()).unwrap();
+    let x =
+        e.a.export_accounts(ExportFormat::UriList, None, "135790".into())
+            .unwrap();
+    assert_eq!(x.exported, 0);
+    assert_eq!(x.skipped.len(), 2);
+    e.a.unlock("135790".into()).ok();
 
     // The link was used: registering it again (another phone) is refused.
     let (_f2, other) = phone();
