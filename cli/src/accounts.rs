@@ -6,7 +6,7 @@ use crate::output::{
     algorithm_str, group_code, kind_str, label, print_json, sanitize, AccountJson, CodeJson,
     EnrollmentJson,
 };
-use crate::prompt::{confirm, ensure_unlocked, read_line, read_new_pin};
+use crate::prompt::{confirm, ensure_unlocked, read_line, read_new_pin, require_secret};
 use crate::{AddArgs, CliError};
 use anyhow::Context as _;
 use authenticator_core::{Account, AccountKind, AccountPreview, Code, EnrollmentPreview};
@@ -116,6 +116,23 @@ fn print_preview(out: &mut dyn Write, p: &EnrollmentPreview) -> anyhow::Result<(
             writeln!(out, "    the server requires an app PIN for this account")?;
         }
     }
+    if let Some(c) = &p.container {
+        writeln!(
+            out,
+            "  privacyIDEA container {} on {}",
+            sanitize(&c.serial),
+            sanitize(&c.server_url)
+        )?;
+        if !c.tls_verify {
+            writeln!(
+                out,
+                "    warning: TLS certificate checks are OFF for this server (ssl_verify=False): anyone on the network path can read the token secrets"
+            )?;
+        }
+        if let Some(prompt) = &c.passphrase_prompt {
+            writeln!(out, "    passphrase: {}", sanitize(prompt))?;
+        }
+    }
     for w in &p.warnings {
         writeln!(out, "  warning: {}", sanitize(w))?;
     }
@@ -169,7 +186,20 @@ pub fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<()> {
     if !args.yes && !confirm("Add it?")? {
         return Err(CliError::new("cancelled; nothing was added").into());
     }
-    let result = if preview.requires_pin {
+    let result = if let Some(c) = &preview.container {
+        // The passphrase is read after the PIN line (ensure_unlocked above).
+        let passphrase = if c.needs_passphrase {
+            let prompt = c
+                .passphrase_prompt
+                .as_deref()
+                .map_or("Passphrase".to_string(), sanitize);
+            Some(require_secret(&format!("{prompt}: "), "passphrase")?)
+        } else {
+            None
+        };
+        ctx.auth
+            .add_container(String::clone(&link), passphrase.as_deref().cloned(), None)?
+    } else if preview.requires_pin {
         let pin = read_new_pin()?;
         ctx.auth
             .add_with_pin(String::clone(&link), String::clone(&pin))?
@@ -194,6 +224,9 @@ pub fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<()> {
             .filter(|w| !preview.warnings.contains(w))
         {
             println!("warning: {}", sanitize(w));
+        }
+        if let Some(serial) = &result.container_serial {
+            println!("registered container {}", sanitize(serial));
         }
         if preview.requires_pin {
             println!("PIN set: every run now starts locked and asks for it");
@@ -260,6 +293,9 @@ pub fn list(ctx: &Context, json: bool) -> anyhow::Result<()> {
         }
         if a.requires_pin {
             flags.push_str("  (server requires PIN)");
+        }
+        if let Some(c) = &a.container_serial {
+            flags.push_str(&format!("  (container {})", sanitize(c)));
         }
         println!(
             "{}  {:<5}  {:<width$}  {details}{flags}",
@@ -397,6 +433,7 @@ mod tests {
             linked_otp_account_id: None,
             serial: None,
             sort_order: 0,
+            container_serial: None,
         }
     }
 

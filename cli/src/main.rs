@@ -3,6 +3,7 @@
 //! and an exit code (the contract QA scripts rely on).
 
 mod accounts;
+mod container;
 mod context;
 mod lock;
 mod output;
@@ -71,7 +72,8 @@ impl KeystoreKind {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Adds the account(s) of an otpauth://, otpauth-migration:// or push link, or of a
-    /// QR code image. Shows what will be added (and the current code) first.
+    /// QR code image; a pia://container/ link registers a privacyIDEA container (its
+    /// passphrase is asked, or read as a line of stdin after the PIN line). Shows what will be added (and the current code) first.
     Add(AddArgs),
     /// Lists the accounts.
     List {
@@ -123,6 +125,12 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// privacyIDEA smartphone containers: list, synchronize, remove (register one with
+    /// `add 'pia://container/...'`).
+    Container {
+        #[command(subcommand)]
+        action: ContainerAction,
     },
     /// privacyIDEA push: poll, approve, decline, listen, token rotation.
     Push {
@@ -192,6 +200,32 @@ enum PinAction {
     Change,
     /// Removes the PIN (refused while a policy requires one).
     Remove,
+}
+
+#[derive(Debug, Subcommand)]
+enum ContainerAction {
+    /// Lists the registered containers.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Synchronizes one container (by serial), or every registered one.
+    Sync {
+        /// Container serial (SMPH...).
+        container: Option<String>,
+        /// Print JSON: {"added":[ids],"updated":[ids],"removed":[ids]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unregisters a container on its server and removes it and its accounts here.
+    Remove {
+        /// Container serial.
+        container: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,6 +347,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             force,
         } => transfer::export(&ctx, format, &out, json, force),
+        Command::Container { action } => match action {
+            ContainerAction::List { json } => container::list(&ctx, json),
+            ContainerAction::Sync { container, json } => {
+                container::sync(&ctx, container.as_deref(), json)
+            }
+            ContainerAction::Remove { container, yes } => container::remove(&ctx, &container, yes),
+        },
         Command::Push { action } => match action {
             PushAction::Poll { json } => push::poll(&ctx, json),
             PushAction::Approve { challenge, answer } => push::approve(&ctx, &challenge, answer),

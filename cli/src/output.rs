@@ -173,6 +173,7 @@ pub struct AccountJson {
     linked_otp_account_id: Option<String>,
     serial: Option<String>,
     poll_only: bool,
+    container: Option<String>,
 }
 
 impl From<&Account> for AccountJson {
@@ -192,6 +193,7 @@ impl From<&Account> for AccountJson {
             linked_otp_account_id: a.linked_otp_account_id.clone(),
             serial: a.serial.as_deref().map(sanitize),
             poll_only: a.poll_only,
+            container: a.container_serial.as_deref().map(sanitize),
         }
     }
 }
@@ -210,6 +212,7 @@ pub struct EnrollmentJson {
     accounts: Vec<AccountJson>,
     warnings: Vec<String>,
     batch: Option<BatchJson>,
+    container: Option<String>,
 }
 
 impl From<&EnrollmentResult> for EnrollmentJson {
@@ -222,6 +225,7 @@ impl From<&EnrollmentResult> for EnrollmentJson {
                 size: b.size,
                 batch_id: b.batch_id,
             }),
+            container: r.container_serial.as_deref().map(sanitize),
         }
     }
 }

@@ -684,3 +684,57 @@ fn an_aegis_export_reads_the_password_after_the_pin_and_imports_with_it() {
     let code = w.json(&["code", "ACME", "--at", "1577836800", "--json"], "");
     assert_eq!(code["code"], "646738");
 }
+
+/// A container registration link with a passphrase prompt, for a server nobody runs
+/// (port 9 on loopback: the connection is refused at once).
+const CONTAINER_LINK: &str = "pia://container/SMPH0000D060?issuer=privacyIDEA&ttl=10&nonce=378b20b0beeded91bc0c67b975c9ed12f954a786&time=2026-12-01T06%3A32%3A38.508477%2B00%3A00&url=http%3A//127.0.0.1%3A9/&serial=SMPH0000D060&key_algorithm=secp384r1&hash_algorithm=SHA256&ssl_verify=False&passphrase=Your%20employee%20number%3F&send_passphrase=False";
+
+#[test]
+fn containers_list_empty_and_accounts_name_their_container() {
+    let v = Vault::new();
+    assert_eq!(
+        v.json(&["container", "list", "--json"], ""),
+        Value::Array(vec![])
+    );
+    assert!(v.ok(&["container", "list"], "").contains("no containers"));
+    v.ok(&["add", TOTP_LINK, "--yes"], "");
+    let list = v.json(&["list", "--json"], "");
+    assert!(list[0].as_object().unwrap().contains_key("container"));
+    assert_eq!(list[0]["container"], Value::Null);
+    // Nothing to synchronize: an empty result.
+    let s = v.json(&["container", "sync", "--json"], "");
+    assert_eq!(keys(&s), ["added", "removed", "updated"]);
+    assert_eq!(s["added"], Value::Array(vec![]));
+    // An unknown container is one error line.
+    let out = v.run(&["container", "remove", "SMPH00000000", "--yes"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(error_lines(&out), ["error: no container SMPH00000000"]);
+}
+
+#[test]
+fn a_container_link_previews_and_reads_its_passphrase_from_stdin() {
+    let v = Vault::new();
+    // No passphrase line: refused before anything is sent.
+    let out = v.run(&["add", CONTAINER_LINK, "--yes"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no passphrase was entered"), "{err}");
+    let preview = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(preview.contains("SMPH0000D060"), "{preview}");
+    assert!(preview.contains("Your employee number?"), "{preview}");
+    assert!(
+        preview.contains("TLS certificate checks are OFF"),
+        "{preview}"
+    );
+    // With a passphrase line it registers, and fails on the unreachable server; the
+    // passphrase appears nowhere and nothing is stored.
+    let out = v.run(&["add", CONTAINER_LINK, "--yes"], "s3cret-4711\n");
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains("s3cret-4711"), "{all}");
+    assert!(all.contains("network"), "{all}");
+    assert_eq!(
+        v.json(&["container", "list", "--json"], ""),
+        Value::Array(vec![])
+    );
+}

@@ -812,6 +812,8 @@ impl Engine {
     /// deleting relaxes the policy, so a thief must not be able to do it.
     pub fn delete(&mut self, id: &str) -> Result<()> {
         self.require_unlocked()?;
+        let account = self.db.account(id)?;
+        self.check_deletable(&account)?;
         let n = self
             .db
             .conn()

@@ -38,6 +38,22 @@ pub struct Preview {
     pub requires_pin: bool,
     /// Every change the link would make to the lock in force.
     pub lock_changes: Vec<crate::lock::LockChange>,
+    /// A container link: what it registers.
+    pub container: Option<ContainerPreview>,
+}
+
+/// What a container link would register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPreview {
+    pub serial: String,
+    pub server_url: String,
+    pub tls_verify: bool,
+    /// The prompt to show when a passphrase is needed.
+    pub passphrase_prompt: Option<String>,
+    /// A passphrase must be given (prompt, or the user-store password).
+    pub needs_passphrase: bool,
+    /// Unix second the link expires at (by the server's time in the link).
+    pub expires_at: Option<i64>,
 }
 
 /// What `add` stored.
@@ -46,6 +62,8 @@ pub struct Added {
     pub account_ids: Vec<String>,
     pub warnings: Vec<String>,
     pub batch: Option<Batch>,
+    /// The container registered (container links).
+    pub container: Option<String>,
 }
 
 /// A fresh random account id (16 hex characters).
@@ -77,6 +95,7 @@ pub(crate) fn new_account_row(vk: &Key256, e: &OtpEntry, now: i64) -> Result<Acc
         lock_background_seconds: e.policy.background_seconds,
         sort_order: 0,
         created_at: now,
+        container_serial: None,
     })
 }
 
@@ -184,6 +203,7 @@ impl Engine {
                     batch,
                     requires_pin,
                     lock_changes: Vec::new(),
+                    container: None,
                 })
             }
             ParsedLink::Push {
@@ -214,6 +234,28 @@ impl Engine {
                     batch: None,
                     requires_pin: enrollment.policy.require_pin && !has_pin,
                     lock_changes: Vec::new(),
+                    container: None,
+                })
+            }
+            ParsedLink::Container { link, warnings } => {
+                let prompt = link.passphrase_prompt.clone().or_else(|| {
+                    link.send_passphrase
+                        .then(|| "Please enter the passphrase of your user store.".to_string())
+                });
+                Ok(Preview {
+                    items: Vec::new(),
+                    warnings,
+                    batch: None,
+                    requires_pin: false,
+                    lock_changes: Vec::new(),
+                    container: Some(ContainerPreview {
+                        serial: link.serial.clone(),
+                        server_url: link.server_url.clone(),
+                        tls_verify: link.tls_verify,
+                        passphrase_prompt: prompt,
+                        needs_passphrase: link.needs_passphrase(),
+                        expires_at: link.expires_at(),
+                    }),
                 })
             }
         }
@@ -258,6 +300,18 @@ impl Engine {
     /// Stores what `link` describes. `new_pin` sets the first PIN in the same
     /// transaction when the link requires one and none is set.
     pub fn add(&mut self, link: &str, new_pin: Option<&str>) -> Result<Added> {
+        self.add_with(link, new_pin, None)
+    }
+
+    /// Like [`Engine::add`], with the passphrase a container link asks for (ignored by
+    /// other links). A container link with a prompt and no passphrase is refused with
+    /// `PassphraseRequired` before anything is sent.
+    pub fn add_with(
+        &mut self,
+        link: &str,
+        new_pin: Option<&str>,
+        passphrase: Option<&str>,
+    ) -> Result<Added> {
         let vk = self.require_unlocked()?;
         match links::parse_link(link)? {
             ParsedLink::Otp {
@@ -296,12 +350,16 @@ impl Engine {
                     account_ids: ids,
                     warnings,
                     batch,
+                    container: None,
                 })
             }
             ParsedLink::Push {
                 enrollment,
                 warnings,
             } => self.enroll_push(&vk, enrollment, warnings, new_pin),
+            ParsedLink::Container { link, warnings } => {
+                self.register_container(&vk, link, warnings, passphrase, new_pin)
+            }
         }
     }
 

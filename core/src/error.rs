@@ -60,6 +60,17 @@ pub enum Error {
     Transfer(#[from] crate::transfer::TransferError),
     #[error("{0}")]
     Container(#[from] crate::container::protocol::ContainerError),
+    /// The server refused a registration link's signature (ERR3002 on finalize),
+    /// classified by what most likely went wrong.
+    #[error("the container registration was refused ({0:?})")]
+    ContainerLinkRejected(crate::container::protocol::FinalizeRejection),
+    /// A container that used to synchronize is refused persistently (ERR3002 on fresh
+    /// challenges): it was transferred to another phone.
+    #[error("container {0} was transferred to another phone")]
+    ContainerTransferred(String),
+    /// A container client policy (sent by the server) forbids this locally.
+    #[error("a container policy forbids this: {0}")]
+    ContainerPolicy(String),
 }
 
 /// Result alias used inside the core.
@@ -183,6 +194,32 @@ pub enum AuthenticatorError {
     /// counted.
     #[error("the password does not open this file")]
     WrongPassword,
+    /// The container link asks for a passphrase and none was given: show the link's
+    /// prompt (`EnrollmentPreview.container.passphrase_prompt`) and call `add_container`.
+    #[error("this container link needs a passphrase")]
+    PassphraseRequired,
+    /// The server refused the container registration: the passphrase is wrong, the
+    /// link expired, or it was already used. Ask for a new link (or the passphrase again).
+    #[error("the container registration was refused: {reason}")]
+    ContainerLinkRejected {
+        /// Which of the causes is most likely.
+        reason: String,
+    },
+    /// The container is not (or no longer) registered on its server (ERR3001, or the
+    /// server has no such container): offer to remove it.
+    #[error("the container is not registered on the server")]
+    ContainerNotRegistered,
+    /// The container moved to another phone (a persistent ERR3002 on a container that
+    /// used to synchronize). It is marked `transferred`: offer to remove its accounts.
+    #[error("the container was transferred to another phone")]
+    ContainerTransferred,
+    /// A server policy forbids this (ERR303 from the server, or a container client
+    /// policy such as `disable_client_token_deletion` applied here).
+    #[error("not allowed by policy: {reason}")]
+    PolicyRefused {
+        /// Which policy.
+        reason: String,
+    },
     /// The file is not an export this core reads, or is broken.
     #[error("cannot import this file: {reason}")]
     InvalidFile {
@@ -245,8 +282,11 @@ impl From<Error> for AuthenticatorError {
                     C::UnsupportedLink { .. } => Self::NotSupported {
                         reason: c.to_string(),
                     },
-                    C::PassphraseRequired => Self::InvalidArgument {
-                        reason: c.to_string(),
+                    C::PassphraseRequired => Self::PassphraseRequired,
+                    C::NotRegistered | C::UnknownContainer => Self::ContainerNotRegistered,
+                    C::PolicyRefused { message } => Self::PolicyRefused { reason: message },
+                    C::AlreadyRegistered => Self::ContainerLinkRejected {
+                        reason: "the link was already used: ask for a new one".into(),
                     },
                     other => Self::Server {
                         status: other.http_status(),
@@ -254,6 +294,19 @@ impl From<Error> for AuthenticatorError {
                     },
                 }
             }
+            Error::ContainerLinkRejected(r) => {
+                use crate::container::protocol::FinalizeRejection as F;
+                Self::ContainerLinkRejected {
+                    reason: match r {
+                        F::LinkExpired => "the link has expired: ask for a new one",
+                        F::WrongPassphrase => "the passphrase is wrong (or the link expired)",
+                        F::Rejected => "the server did not accept the link (expired or replaced)",
+                    }
+                    .into(),
+                }
+            }
+            Error::ContainerTransferred(_) => Self::ContainerTransferred,
+            Error::ContainerPolicy(reason) => Self::PolicyRefused { reason },
         }
     }
 }

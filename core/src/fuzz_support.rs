@@ -31,7 +31,7 @@ pub fn preview_link(link: &str, now: i64) -> Result<usize> {
             }
             Ok(entries.len())
         }
-        ParsedLink::Push { .. } => Ok(1),
+        ParsedLink::Push { .. } | ParsedLink::Container { .. } => Ok(1),
     }
 }
 

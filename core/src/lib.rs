@@ -28,6 +28,7 @@ mod transfer;
 mod vault;
 
 pub use api::*;
+pub use container::service::ContainerState;
 pub use engine::KdfSettings;
 pub use error::{AuthenticatorError, KeystoreError};
 pub use lock::{LockChange, LockPolicy, LockSetting};

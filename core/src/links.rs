@@ -142,6 +142,13 @@ pub enum ParsedLink {
         /// Warnings.
         warnings: Vec<String>,
     },
+    /// A privacyIDEA smartphone container registration (or transfer) link.
+    Container {
+        /// The link.
+        link: crate::container::protocol::ContainerLink,
+        /// Warnings (TLS not verified).
+        warnings: Vec<String>,
+    },
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -158,6 +165,15 @@ pub fn parse_link(input: &str) -> Result<ParsedLink> {
         .split_once("://")
         .ok_or_else(|| bad("not a link: expected otpauth://, otpauth-migration:// or pia://"))?;
     match scheme.to_ascii_lowercase().as_str() {
+        "pia"
+            if rest
+                .get(..10)
+                .is_some_and(|h| h.eq_ignore_ascii_case("container/")) =>
+        {
+            let link = crate::container::protocol::parse_container_link(link)?;
+            let warnings = link.warnings.clone();
+            Ok(ParsedLink::Container { link, warnings })
+        }
         "otpauth" | "pia" => parse_otpauth(rest, scheme.eq_ignore_ascii_case("pia")),
         // eduMFA (a privacyIDEA fork) enrolls its push tokens with
         // `edumfa-push://<anything>/<label>?...`: the same v1 protocol and parameters as

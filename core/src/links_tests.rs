@@ -451,3 +451,14 @@ fn edumfa_push_links_are_push_enrollments() {
     ));
     assert!(reason("edumfa-push://edumfa/x?url=http://example.org/push&ttl=10&serial=E&enrollment_credential=ab&v=1").contains("plain http"));
 }
+
+#[test]
+fn container_links_take_the_one_parse_path() {
+    let qr = "pia://container/SMPH0000D060?issuer=privacyIDEA&ttl=10&nonce=378b20b0beeded91bc0c67b975c9ed12f954a786&time=2026-12-01T06%3A32%3A38.508477%2B00%3A00&url=http%3A//127.0.0.1%3A5099/&serial=SMPH0000D060&key_algorithm=secp384r1&hash_algorithm=SHA256&ssl_verify=False&passphrase=Your%20number%3F&send_passphrase=False";
+    let ParsedLink::Container { link, .. } = parse_link(qr).unwrap() else {
+        panic!("not a container link");
+    };
+    assert_eq!(link.serial, "SMPH0000D060");
+    assert_eq!(link.passphrase_prompt.as_deref(), Some("Your number?"));
+    assert!(!link.tls_verify);
+}

@@ -43,6 +43,8 @@ pub struct Account {
     pub serial: Option<String>,
     /// Display position.
     pub sort_order: i64,
+    /// The privacyIDEA container that manages this account (it is never exported).
+    pub container_serial: Option<String>,
 }
 
 /// A code to show.
@@ -94,6 +96,7 @@ pub(super) fn to_account(
         linked_otp_account_id: linked,
         serial: a.serial.clone(),
         sort_order: a.sort_order,
+        container_serial: a.container_serial.clone(),
     }
 }
 

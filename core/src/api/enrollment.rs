@@ -63,6 +63,25 @@ pub struct EnrollmentPreview {
     /// Every change the link would make to the lock in force (wipe threshold, idle
     /// timeout, PIN length, PIN required, background lock): show them before `add`.
     pub lock_changes: Vec<crate::lock::LockChange>,
+    /// A container link: what it registers (then call `add_container`).
+    pub container: Option<ContainerPreview>,
+}
+
+/// What a `pia://container/...` link would register.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ContainerPreview {
+    /// Container serial.
+    pub serial: String,
+    /// Its server.
+    pub server_url: String,
+    /// TLS is verified (false: `ssl_verify=False`, warn the user).
+    pub tls_verify: bool,
+    /// The prompt to show for the passphrase, when one is needed.
+    pub passphrase_prompt: Option<String>,
+    /// A passphrase must be given to `add_container`.
+    pub needs_passphrase: bool,
+    /// Unix second the link expires at.
+    pub expires_at: Option<i64>,
 }
 
 /// What `add` stored.
@@ -74,6 +93,8 @@ pub struct EnrollmentResult {
     pub warnings: Vec<String>,
     /// Migration batch position: ask for the other codes when `size > 1`.
     pub batch: Option<BatchInfo>,
+    /// The container registered (container links).
+    pub container_serial: Option<String>,
 }
 
 fn to_preview(p: Preview) -> EnrollmentPreview {
@@ -100,6 +121,14 @@ fn to_preview(p: Preview) -> EnrollmentPreview {
         batch: p.batch.map(to_batch),
         requires_pin: p.requires_pin,
         lock_changes: p.lock_changes,
+        container: p.container.map(|c| ContainerPreview {
+            serial: c.serial,
+            server_url: c.server_url,
+            tls_verify: c.tls_verify,
+            passphrase_prompt: c.passphrase_prompt,
+            needs_passphrase: c.needs_passphrase,
+            expires_at: c.expires_at,
+        }),
     }
 }
 
@@ -117,6 +146,7 @@ impl Authenticator {
             accounts: Self::accounts_by_id(e, &added.account_ids)?,
             warnings: added.warnings,
             batch: added.batch.map(to_batch),
+            container_serial: added.container,
         })
     }
 }

@@ -1,16 +1,20 @@
 //! The UniFFI facade: the exported `Authenticator` object, split by capability
-//! (`accounts`, `enrollment`, `lock`, `push`, `transfer`), each a thin mapping onto the engine. No
+//! (`accounts`, `container`, `enrollment`, `lock`, `push`, `transfer`), each a thin mapping onto the engine. No
 //! logic here beyond locking the inner engine, converting records, catching panics and
 //! mapping errors (in `error.rs`); every decision is made in the services.
 
 mod accounts;
+mod container;
 mod enrollment;
 mod lock;
 mod push;
 mod transfer;
 
 pub use accounts::{Account, Code};
-pub use enrollment::{AccountPreview, BatchInfo, EnrollmentPreview, EnrollmentResult};
+pub use container::{Container, ContainerPolicies, SyncResult};
+pub use enrollment::{
+    AccountPreview, BatchInfo, ContainerPreview, EnrollmentPreview, EnrollmentResult,
+};
 pub use lock::{discard_vault, LockState};
 pub use push::{
     notification_actions, NotificationAction, PendingTokenUpdate, PushActionKind, PushAnswerResult,

@@ -7,8 +7,9 @@
 //!   the request fields, the X25519 / AES-256-GCM decryption of the synchronization answer
 //!   and the typed reading of the server's answers. No I/O; the vectors of
 //!   `../shared/docs/privacyidea-container-protocol.md` (Appendix A) are its unit tests.
-//! - the service (next step): storage of the container and its sealed key, the HTTP
-//!   calls through `push::transport::Transport`, and applying a synchronization to the
-//!   vault in one transaction.
+//! - [`service`]: storage of the container and its sealed key, the HTTP calls through
+//!   `push::transport::Transport`, and applying a synchronization to the vault in one
+//!   transaction.
 
 pub mod protocol;
+pub mod service;

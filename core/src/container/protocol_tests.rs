@@ -758,14 +758,31 @@ fn error_answers_are_typed() {
             "{body}"
         );
     }
-    // Mapped to the public error with the right status.
+    // Mapped to the public errors a UI acts on.
     let public: crate::AuthenticatorError = Error::Container(C::PolicyRefused {
         message: "x".into(),
     })
     .into();
     assert!(matches!(
         public,
-        crate::AuthenticatorError::Server { status: 403, .. }
+        crate::AuthenticatorError::PolicyRefused { .. }
+    ));
+    for c in [C::NotRegistered, C::UnknownContainer] {
+        let public: crate::AuthenticatorError = Error::Container(c).into();
+        assert!(matches!(
+            public,
+            crate::AuthenticatorError::ContainerNotRegistered
+        ));
+    }
+    let public: crate::AuthenticatorError = Error::Container(C::PassphraseRequired).into();
+    assert!(matches!(
+        public,
+        crate::AuthenticatorError::PassphraseRequired
+    ));
+    let public: crate::AuthenticatorError = Error::Container(C::SignatureRejected).into();
+    assert!(matches!(
+        public,
+        crate::AuthenticatorError::Server { status: 400, .. }
     ));
     let public: crate::AuthenticatorError = Error::Container(C::InvalidLink {
         field: "url",

@@ -195,6 +195,39 @@ impl Engine {
             )));
         }
         let pin_min = self.check_pin_requirement(&[e.policy], new_pin, &mut warnings)?;
+        let (row, sealed_server_key) = self.push_enrollment_step2(vk, &e, now)?;
+        let id = row.id.clone();
+        let id_for_tx = id.clone();
+        let (url, sslverify, poll_only) = (e.url.clone(), e.sslverify, e.poll_only);
+        self.store_accounts(vk, vec![row], new_pin.zip(pin_min), move |tx| {
+            insert_push_token(
+                tx,
+                &id_for_tx,
+                &url,
+                sslverify,
+                poll_only,
+                &sealed_server_key,
+                now,
+            )
+        })?;
+        self.push_links_seen.remove(&e.serial);
+        Ok(crate::enroll::Added {
+            account_ids: vec![id],
+            warnings,
+            batch: None,
+            container: None,
+        })
+    }
+
+    /// Push enrollment step 2 (network): a new phone key, the key exchange with the
+    /// server, and the account row to store (the phone key sealed under `vk`) with the
+    /// server key sealed under the device-data key. Stores nothing.
+    pub(crate) fn push_enrollment_step2(
+        &self,
+        vk: &Key256,
+        e: &PushEnrollment,
+        now: i64,
+    ) -> Result<(AccountRow, Vec<u8>)> {
         let key = protocol::generate_phone_key(self.phone_key_bits)?;
         let fbtoken = match (
             &e.poll_only,
@@ -234,23 +267,9 @@ impl Engine {
             lock_background_seconds: e.policy.background_seconds,
             sort_order: 0,
             created_at: now,
+            container_serial: None,
         };
-        let (url, sslverify, poll_only) = (e.url.clone(), e.sslverify, e.poll_only);
-        let id_for_tx = id.clone();
-        self.store_accounts(vk, vec![row], new_pin.zip(pin_min), move |tx| {
-            tx.execute(
-                "INSERT INTO push_tokens (account_id, url, sslverify, poll_only, server_public_key, enrolled_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id_for_tx, url, sslverify, poll_only, sealed_server_key, now],
-            )?;
-            Ok(())
-        })?;
-        self.push_links_seen.remove(&e.serial);
-        Ok(crate::enroll::Added {
-            account_ids: vec![id],
-            warnings,
-            batch: None,
-        })
+        Ok((row, sealed_server_key))
     }
 
     /// Verifies and stores one challenge. Replays of answered nonces and expired ones
@@ -698,4 +717,22 @@ pub fn token_update_verdict(status: u16, body: &str) -> Result<()> {
             message: "the server refused the update".into(),
         })
     }
+}
+
+/// Inserts the push token row of a freshly enrolled push account, inside `tx`.
+pub(crate) fn insert_push_token(
+    tx: &rusqlite::Transaction<'_>,
+    account_id: &str,
+    url: &str,
+    sslverify: bool,
+    poll_only: bool,
+    sealed_server_key: &[u8],
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO push_tokens (account_id, url, sslverify, poll_only, server_public_key, enrolled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![account_id, url, sslverify, poll_only, sealed_server_key, now],
+    )?;
+    Ok(())
 }

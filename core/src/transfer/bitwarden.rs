@@ -175,7 +175,7 @@ fn add_totp(out: &mut ParsedFile, label: String, item_name: &str, username: &str
                     out.entries.push(e);
                 }
             }
-            Ok(ParsedLink::Push { .. }) => out.push(
+            Ok(ParsedLink::Push { .. } | ParsedLink::Container { .. }) => out.push(
                 label,
                 Err("a push token cannot be moved: enroll it again from its server".into()),
             ),

@@ -244,7 +244,7 @@ mod tests {
                         assert_eq!((h.kind, h.counter, h.digits), (AccountKind::Hotp, 41, 8));
                     }
                 }
-                ParsedLink::Push { .. } => panic!("not a push link"),
+                _ => panic!("not an OTP link"),
             }
         }
         assert_eq!(seen, 26);

@@ -78,9 +78,11 @@ fn item(e: &OtpEntry) -> ImportItem {
 }
 
 /// Whether an account is managed by an enterprise server: a push token, or enrolled
-/// with a lock policy (`lock_*`, `pin=True`, `app_force_unlock`).
+/// with a lock policy (`lock_*`, `pin=True`, `app_force_unlock`), or held by a
+/// privacyIDEA container (its server owns and renews it).
 pub fn is_managed(a: &AccountRow) -> bool {
     a.kind == AccountKind::Push
+        || a.container_serial.is_some()
         || a.lock_require_pin
         || a.lock_wipe_after.is_some()
         || a.lock_idle_seconds.is_some()
@@ -246,6 +248,8 @@ impl Engine {
                     entry: super::entry::label(&a.issuer, &a.name, i + 1),
                     reason: if a.kind == AccountKind::Push {
                         "a push token: it stays on this phone".into()
+                    } else if a.container_serial.is_some() {
+                        "managed by its privacyIDEA container: it stays on this phone".into()
                     } else {
                         "managed by its server's lock policy: it stays on this phone".into()
                     },

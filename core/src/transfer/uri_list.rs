@@ -27,10 +27,12 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, TransferError> {
         }
         match links::parse_link(line) {
             Ok(ParsedLink::Otp { entries, .. }) => out.entries.extend(entries),
-            Ok(ParsedLink::Push { .. }) => out.refused.push(super::NotImported {
-                entry: where_,
-                reason: "a push token cannot be moved: enroll it again from its server".into(),
-            }),
+            Ok(ParsedLink::Push { .. } | ParsedLink::Container { .. }) => {
+                out.refused.push(super::NotImported {
+                    entry: where_,
+                    reason: "a push token cannot be moved: enroll it again from its server".into(),
+                })
+            }
             Err(e) => out.refused.push(super::NotImported {
                 entry: where_,
                 reason: match e {

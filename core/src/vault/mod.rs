@@ -65,6 +65,8 @@ pub struct AccountRow {
     pub lock_background_seconds: Option<u64>,
     pub sort_order: i64,
     pub created_at: i64,
+    /// The privacyIDEA container that manages this account (never exported).
+    pub container_serial: Option<String>,
 }
 
 /// What a screen of codes needs of a time-based (TOTP or Steam) account, borrowed from
@@ -114,6 +116,11 @@ pub fn server_key_aad(account_id: &str) -> Vec<u8> {
     format!("authcore/v1/push_tokens/{account_id}/server_public_key").into_bytes()
 }
 
+/// AAD binding a sealed container phone key (P-384 PKCS#8) to its container row.
+pub fn container_key_aad(serial: &str) -> Vec<u8> {
+    format!("authcore/v1/containers/{serial}/phone_key").into_bytes()
+}
+
 /// AAD of the wrapped vault key (KEK wrap).
 pub const VAULT_KEY_AAD: &[u8] = b"authcore/v1/vault_state/wrapped_vault_key";
 /// AAD of the device-key check value.
@@ -123,7 +130,7 @@ pub const DEVICE_KEY_CHECK: &[u8] = b"authcore-device-key-check";
 /// AAD of the biometric wrap of the vault key (applied before the platform wrap).
 pub const BIOMETRIC_AAD: &[u8] = b"authcore/v1/vault_state/biometric_wrapped_vault_key";
 
-const ACCOUNT_COLUMNS: &str = "id, kind, issuer, name, algorithm, digits, period, counter, secret, weak_secret, serial, lock_require_pin, lock_wipe_after, lock_idle_seconds, lock_min_pin_length, sort_order, created_at, lock_background_seconds";
+const ACCOUNT_COLUMNS: &str = "id, kind, issuer, name, algorithm, digits, period, counter, secret, weak_secret, serial, lock_require_pin, lock_wipe_after, lock_idle_seconds, lock_min_pin_length, sort_order, created_at, lock_background_seconds, container_serial";
 
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
     let kind: String = r.get(1)?;
@@ -154,6 +161,7 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
         sort_order: r.get(15)?,
         created_at: r.get(16)?,
         lock_background_seconds: r.get::<_, Option<i64>>(17)?.map(|v| v as u64),
+        container_serial: r.get(18)?,
     })
 }
 
@@ -336,7 +344,7 @@ impl Db {
     pub fn insert_account(tx: &rusqlite::Transaction<'_>, a: &AccountRow) -> Result<()> {
         tx.execute(
             &format!(
-                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ),
             params![
                 a.id,
@@ -357,6 +365,7 @@ impl Db {
                 a.sort_order,
                 a.created_at,
                 a.lock_background_seconds.map(|v| v as i64),
+                a.container_serial,
             ],
         )?;
         Ok(())
@@ -480,6 +489,7 @@ impl Db {
              DELETE FROM challenges;
              DELETE FROM push_tokens;
              DELETE FROM accounts;
+             DELETE FROM containers;
              UPDATE vault_state SET wrapped_vault_key = NULL, pin_salt = NULL, pin_iterations = NULL,
                  biometric_wrapped_vault_key = NULL, push_service_token = NULL, failed_attempts = 0,
                  device_key_check = NULL, wipe_floor = NULL,

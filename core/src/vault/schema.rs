@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use rusqlite::Transaction;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Version 1: vault state and OTP accounts (the foundation).
 pub const CREATE_V1: &str = "
@@ -111,6 +111,25 @@ CREATE TRIGGER accounts_generation_delete AFTER DELETE ON accounts BEGIN
 END;
 ";
 
+/// Version 5: privacyIDEA smartphone containers (issue 11). One row per registered
+/// container: its server, TLS setting, the P-384 phone key sealed under the vault key
+/// (AAD `container_key_aad`), the client policies of the last answer, and its state
+/// (`transferred` once the container moved to another phone). Accounts the container
+/// manages name it in `accounts.container_serial`.
+pub const UPGRADE_V4_TO_V5: &str = "
+CREATE TABLE containers (
+    serial        TEXT PRIMARY KEY,
+    server_url    TEXT NOT NULL,
+    tls_verify    INTEGER NOT NULL,
+    phone_key     BLOB NOT NULL,
+    policies      TEXT NOT NULL DEFAULT '{}',
+    state         TEXT NOT NULL DEFAULT 'registered' CHECK (state IN ('registered', 'transferred')),
+    registered_at INTEGER NOT NULL,
+    last_sync_at  INTEGER
+);
+ALTER TABLE accounts ADD COLUMN container_serial TEXT REFERENCES containers(serial) ON DELETE SET NULL;
+";
+
 /// Brings a database at `from` (0 = empty) to [`VERSION`], inside `tx`.
 pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     if from > VERSION {
@@ -129,6 +148,9 @@ pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     if from < 4 {
         tx.execute_batch(UPGRADE_V3_TO_V4)?;
+    }
+    if from < 5 {
+        tx.execute_batch(UPGRADE_V4_TO_V5)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())

@@ -350,6 +350,58 @@ impl PiServer {
         }
     }
 
+    // ------------------------------------------------------------------ containers
+
+    /// `POST /container/init type=smartphone` owned by `user` in [`REALM`]; returns the
+    /// container serial (`SMPH…`).
+    pub fn init_container(&self, user: &str) -> String {
+        let resp = self.admin_post(
+            "/container/init",
+            &[("type", "smartphone"), ("user", user), ("realm", REALM)],
+        );
+        str_at(&resp, "/result/value/container_serial")
+            .unwrap_or_else(|| panic!("/container/init: no container_serial in {resp}"))
+            .to_string()
+    }
+
+    /// `POST /container/<container>/add serial=<token>`.
+    pub fn container_add(&self, container: &str, token: &str) {
+        self.admin_post(&format!("/container/{container}/add"), &[("serial", token)]);
+    }
+
+    /// `POST /container/<container>/remove serial=<token>` (the token itself stays).
+    pub fn container_remove(&self, container: &str, token: &str) {
+        self.admin_post(
+            &format!("/container/{container}/remove"),
+            &[("serial", token)],
+        );
+    }
+
+    /// `POST /container/register/initialize` with `extra` fields (`passphrase_prompt` +
+    /// `passphrase_response`, or `passphrase_user=1`); returns the `pia://container/`
+    /// link (`container_url.value`). Needs the container policy `privacyIDEA_server_url`.
+    pub fn container_register_link(&self, container: &str, extra: &[(&str, &str)]) -> String {
+        let mut form = vec![("container_serial", container)];
+        form.extend_from_slice(extra);
+        let resp = self.admin_post("/container/register/initialize", &form);
+        str_at(&resp, "/result/value/container_url/value")
+            .unwrap_or_else(|| panic!("register/initialize: no container_url.value in {resp}"))
+            .to_string()
+    }
+
+    /// The container object from `GET /container/?container_serial=` (`containers[0]`).
+    pub fn container(&self, container: &str) -> Value {
+        let resp = self.admin_get("/container/", &[("container_serial", container)]);
+        resp.pointer("/result/value/containers/0")
+            .cloned()
+            .unwrap_or_else(|| panic!("GET /container/ {container}: no such container: {resp}"))
+    }
+
+    /// `DELETE /container/<serial>` (its tokens stay); a missing one is not an error.
+    pub fn delete_container(&self, container: &str) {
+        self.admin_delete(&format!("/container/{container}"));
+    }
+
     // ------------------------------------------------------------------ login client (no JWT)
 
     /// `POST /validate/check user=<user> pass=<pass>` (realm: the default realm); returns the
