@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project (the README's test command):
-#   1. starts a real privacyIDEA 3.14 on 127.0.0.1 (tests/privacyidea/start.sh), stops it at the end;
-#   2. cargo test for the whole workspace (unit, integration, interop with PI_REQUIRED=1, CLI);
+#   1. starts a real privacyIDEA 3.14 on 127.0.0.1 (tests/privacyidea/start.sh) and a real
+#      eduMFA 2.9 on 127.0.0.1:5081 (tests/edumfa/start.sh), stops both at the end;
+#   2. cargo test for the whole workspace (unit, integration, interop with PI_REQUIRED=1 and
+#      EDUMFA_REQUIRED=1, CLI);
 #   3. the OS-keystore test against a real Secret Service (private D-Bus session);
 #   3b. the size budget of the phone library (tests/size-budget.sh: one mobile-profile build);
 #   4. the Kotlin binding tests on the JVM and the Swift binding tests (XCTest in a Debian
@@ -13,6 +15,8 @@ cd "$(dirname "$0")/.."
 say() { echo "[run-all] $*" >&2; }
 export PI_BASE="${PI_BASE:-/tmp/privacyidea-local}"
 export PI_URL="${PI_URL:-http://127.0.0.1:${PI_PORT:-5080}}"
+export EDUMFA_BASE="${EDUMFA_BASE:-/tmp/edumfa-local}"
+export EDUMFA_URL="${EDUMFA_URL:-http://127.0.0.1:${EDUMFA_PORT:-5081}}"
 
 # What this run needs, checked before anything starts: a missing tool stops the run at
 # once with one line naming it and the one command that installs it.
@@ -44,7 +48,10 @@ if [[ $missing -ne 0 ]]; then
     exit 2
 fi
 
-cleanup() { tests/privacyidea/stop.sh >/dev/null 2>&1 || true; }
+cleanup() {
+    tests/privacyidea/stop.sh >/dev/null 2>&1 || true
+    tests/edumfa/stop.sh >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 t0=$SECONDS
@@ -53,9 +60,11 @@ cargo build -q --workspace --all-targets
 
 say "starting privacyIDEA"
 tests/privacyidea/start.sh >/dev/null
+say "starting eduMFA"
+tests/edumfa/start.sh >/dev/null
 
 say "cargo test (workspace, interop required)"
-PI_REQUIRED=1 cargo test --workspace 2>&1 | tee /tmp/authcore-cargo-test.log | grep -E '^(test result|running|error|failures|---- )|panicked' || true
+PI_REQUIRED=1 EDUMFA_REQUIRED=1 cargo test --workspace 2>&1 | tee /tmp/authcore-cargo-test.log | grep -E '^(test result|running|error|failures|---- )|panicked' || true
 status=${PIPESTATUS[0]}
 [[ $status -eq 0 ]] || { say "cargo test failed"; tail -60 /tmp/authcore-cargo-test.log; exit 1; }
 

@@ -7,6 +7,10 @@
 //! - `PI_ADMIN_USER` / `PI_ADMIN_PASS` (default `admin` / `admin-secret`).
 //! - `PI_REQUIRED=1`: panic instead of skipping when the server does not answer (set it in CI).
 //!
+//! The same client drives eduMFA (a privacyIDEA fork, `tests/edumfa/start.sh`) through
+//! [`PiServer::edumfa_from_env`]: `EDUMFA_URL` (default `http://127.0.0.1:5081`),
+//! `EDUMFA_ADMIN_USER` / `EDUMFA_ADMIN_PASS`, `EDUMFA_REQUIRED=1`.
+//!
 //! Every call and response shape used here was verified against privacyIDEA 3.14.
 //! Policies are server-global: tests that set policies or count a user's challenges must hold
 //! [`exclusive`] (in-process) and, across test binaries, run with the server to themselves.
@@ -19,6 +23,8 @@ use serde_json::Value;
 
 /// Default base URL (what `tests/privacyidea/start.sh` starts).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:5080";
+/// Default eduMFA base URL (what `tests/edumfa/start.sh` starts).
+pub const DEFAULT_EDUMFA_URL: &str = "http://127.0.0.1:5081";
 /// Realm that start.sh creates; users `alice`/`alicepw` and `bob`/`bobpw` live in it.
 pub const REALM: &str = "defrealm";
 
@@ -65,8 +71,10 @@ pub struct Login {
     pub detail: Value,
 }
 
-/// Admin + login-client side of a running privacyIDEA.
+/// Admin + login-client side of a running privacyIDEA (or eduMFA).
 pub struct PiServer {
+    /// `privacyIDEA` or `eduMFA`, for messages.
+    product: &'static str,
     base: String,
     client: reqwest::blocking::Client,
     jwt: String,
@@ -102,6 +110,7 @@ fn str_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
 }
 
 /// Reads a response as (HTTP status, JSON body); panics with the body if it is not JSON.
+/// (Messages say privacyIDEA; eduMFA answers the same shapes.)
 fn read(what: &str, resp: reqwest::Result<reqwest::blocking::Response>) -> (u16, Value) {
     let resp = resp.unwrap_or_else(|e| panic!("privacyIDEA {what}: request failed: {e}"));
     let status = resp.status().as_u16();
@@ -122,12 +131,57 @@ fn ok(what: &str, (status, json): (u16, Value)) -> Value {
     json
 }
 
+/// Where a server is found and what its environment variables are called.
+struct Target {
+    product: &'static str,
+    url_var: &'static str,
+    default_url: &'static str,
+    user_var: &'static str,
+    pass_var: &'static str,
+    required_var: &'static str,
+    start_script: &'static str,
+    live_path: &'static str,
+}
+
 impl PiServer {
     /// Connects to `PI_URL` (default [`DEFAULT_URL`]) and logs in as admin.
     /// Returns `None` (after printing a loud message) when `/healthz/livez` does not answer, so
     /// tests can skip; with `PI_REQUIRED=1` it panics instead. Panics if the admin login fails.
     pub fn from_env() -> Option<PiServer> {
-        let base = env_or("PI_URL", DEFAULT_URL)
+        Self::connect(Target {
+            product: "privacyIDEA",
+            url_var: "PI_URL",
+            default_url: DEFAULT_URL,
+            user_var: "PI_ADMIN_USER",
+            pass_var: "PI_ADMIN_PASS",
+            required_var: "PI_REQUIRED",
+            start_script: "tests/privacyidea/start.sh",
+            // privacyIDEA's liveness endpoint.
+            live_path: "/healthz/livez",
+        })
+    }
+
+    /// Connects to eduMFA at `EDUMFA_URL` (default [`DEFAULT_EDUMFA_URL`]) as admin
+    /// (`EDUMFA_ADMIN_USER` / `EDUMFA_ADMIN_PASS`); skips like [`from_env`](Self::from_env),
+    /// panics instead with `EDUMFA_REQUIRED=1`.
+    pub fn edumfa_from_env() -> Option<PiServer> {
+        Self::connect(Target {
+            product: "eduMFA",
+            url_var: "EDUMFA_URL",
+            default_url: DEFAULT_EDUMFA_URL,
+            user_var: "EDUMFA_ADMIN_USER",
+            pass_var: "EDUMFA_ADMIN_PASS",
+            required_var: "EDUMFA_REQUIRED",
+            start_script: "tests/edumfa/start.sh",
+            // eduMFA has no /healthz; an unknown transaction answers `value: false`
+            // without login.
+            live_path: "/validate/polltransaction?transaction_id=0",
+        })
+    }
+
+    fn connect(t: Target) -> Option<PiServer> {
+        let product = t.product;
+        let base = env_or(t.url_var, t.default_url)
             .trim_end_matches('/')
             .to_string();
         // The core builds reqwest without a default crypto provider (ring is installed
@@ -138,7 +192,7 @@ impl PiServer {
             .build()
             .expect("building the reqwest blocking client");
         let live = client
-            .get(format!("{base}/healthz/livez"))
+            .get(format!("{base}{}", t.live_path))
             .timeout(Duration::from_secs(3))
             .send();
         let problem = match live {
@@ -148,21 +202,22 @@ impl PiServer {
         };
         if let Some(problem) = problem {
             let msg = format!(
-                "privacyIDEA is not reachable at {base} ({problem}). \
-                 Start it with tests/privacyidea/start.sh (or set PI_URL)."
+                "{product} is not reachable at {base} ({problem}). \
+                 Start it with {} (or set {}).",
+                t.start_script, t.url_var
             );
-            if std::env::var("PI_REQUIRED").is_ok_and(|v| v == "1") {
-                panic!("{msg} PI_REQUIRED=1, so this is an error.");
+            if std::env::var(t.required_var).is_ok_and(|v| v == "1") {
+                panic!("{msg} {}=1, so this is an error.", t.required_var);
             }
             eprintln!();
             eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            eprintln!("!!! SKIPPING privacyIDEA interop test: {msg}");
+            eprintln!("!!! SKIPPING {product} interop test: {msg}");
             eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
             eprintln!();
             return None;
         }
-        let user = env_or("PI_ADMIN_USER", "admin");
-        let pass = env_or("PI_ADMIN_PASS", "admin-secret");
+        let user = env_or(t.user_var, "admin");
+        let pass = env_or(t.pass_var, "admin-secret");
         let what = format!("POST /auth (admin login as {user})");
         let resp = ok(
             &what,
@@ -175,9 +230,19 @@ impl PiServer {
             ),
         );
         let jwt = str_at(&resp, "/result/value/token")
-            .unwrap_or_else(|| panic!("privacyIDEA {what}: no result.value.token in {resp}"))
+            .unwrap_or_else(|| panic!("{product} {what}: no result.value.token in {resp}"))
             .to_string();
-        Some(PiServer { base, client, jwt })
+        Some(PiServer {
+            product,
+            base,
+            client,
+            jwt,
+        })
+    }
+
+    /// `privacyIDEA` or `eduMFA`.
+    pub fn product(&self) -> &'static str {
+        self.product
     }
 
     /// Server base URL without trailing slash, e.g. `http://127.0.0.1:5080`.
@@ -255,8 +320,20 @@ impl PiServer {
         pin: &str,
         extra: &[(&str, &str)],
     ) -> (String, String) {
+        self.init_push_type("push", user, pin, extra)
+    }
+
+    /// Like [`init_push_with`](Self::init_push_with) for another push token type, e.g.
+    /// eduMFA's `edupush` (link `edumfa-push://...`, phone endpoint `/ttype/edupush`).
+    pub fn init_push_type(
+        &self,
+        ttype: &str,
+        user: &str,
+        pin: &str,
+        extra: &[(&str, &str)],
+    ) -> (String, String) {
         let mut form = vec![
-            ("type", "push"),
+            ("type", ttype),
             ("genkey", "1"),
             ("user", user),
             ("realm", REALM),
@@ -265,15 +342,15 @@ impl PiServer {
         form.extend_from_slice(extra);
         let resp = self.admin_post("/token/init", &form);
         let serial = str_at(&resp, "/detail/serial")
-            .unwrap_or_else(|| panic!("push /token/init: no detail.serial in {resp}"))
+            .unwrap_or_else(|| panic!("{ttype} /token/init: no detail.serial in {resp}"))
             .to_string();
         let link = str_at(&resp, "/detail/pushurl/value")
-            .unwrap_or_else(|| panic!("push /token/init: no detail.pushurl.value in {resp}"))
+            .unwrap_or_else(|| panic!("{ttype} /token/init: no detail.pushurl.value in {resp}"))
             .to_string();
         assert_eq!(
             str_at(&resp, "/detail/rollout_state"),
             Some("clientwait"),
-            "push /token/init: expected rollout_state clientwait: {resp}"
+            "{ttype} /token/init: expected rollout_state clientwait: {resp}"
         );
         (serial, link)
     }
