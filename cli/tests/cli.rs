@@ -3,6 +3,8 @@
 //! temporary vault with the device-key file keystore (no OS keystore in CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod harness;
+
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,41 +29,16 @@ impl Vault {
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_authenticator"))
-            .arg("--vault")
-            .arg(&self.path)
-            .args(["--keystore", "file"])
-            .args(args)
-            .env_remove("AUTHENTICATOR_VAULT")
-            .env_remove("AUTHENTICATOR_KEYSTORE")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        harness::run(&self.path, args, stdin)
     }
 
     /// Runs and expects success; returns stdout.
     fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        harness::ok(&self.path, args, stdin)
     }
 
     fn json(&self, args: &[&str], stdin: &str) -> Value {
-        let out = self.ok(args, stdin);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+        harness::json(&self.path, args, stdin)
     }
 }
 

@@ -5,43 +5,13 @@
 //! unless PI_REQUIRED=1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod harness;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+use harness::{json, run};
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
 use support::privacyidea::{exclusive, PiServer};
-
-fn run(vault: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authenticator"))
-        .arg("--vault")
-        .arg(vault)
-        .args(["--keystore", "file"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn json(vault: &std::path::Path, args: &[&str], stdin: &str) -> Value {
-    let out = run(vault, args, stdin);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn cli_container_register_sync_remove() {

@@ -3,32 +3,20 @@
 //! --reason`, `push token`. Skips loudly without a server unless PI_REQUIRED=1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod harness;
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
 use support::privacyidea::{exclusive, PiServer, TxStatus};
 
 fn run(vault: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_authenticator"))
-        .arg("--vault")
-        .arg(vault)
-        .args(["--keystore", "file"])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap()
+    harness::run(vault, args, "")
 }
 
 fn ok(vault: &std::path::Path, args: &[&str]) -> String {
-    let out = run(vault, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    harness::ok(vault, args, "")
 }
 
 #[test]
