@@ -8,7 +8,7 @@ use super::service::{Exported, FreshCheck};
 use super::ExportFormat;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use zeroize::Zeroizing;
 
 /// AAD of the sealed backup slot in `vault_state.backup_slot`.
@@ -64,18 +64,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether backups are on and one is due.
-    pub fn backup_status(&mut self) -> Result<BackupStatus> {
-        let (slot, generation, written): (Option<Vec<u8>>, i64, Option<i64>) = self.db.conn().query_row(
-            "SELECT backup_slot, accounts_generation, backup_generation FROM vault_state WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        Ok(BackupStatus {
+    /// The sealed backup slot (if backups are on) and the status, from one read of
+    /// `vault_state`.
+    fn backup_state(&mut self) -> Result<(Option<Vec<u8>>, BackupStatus)> {
+        let (slot, generation, written): (Option<Vec<u8>>, i64, Option<i64>) =
+            self.db.conn().query_row(
+                "SELECT backup_slot, accounts_generation, backup_generation FROM vault_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+        let status = BackupStatus {
             enabled: slot.is_some(),
             due: slot.is_some() && written != Some(generation),
             generation: u64::try_from(generation).unwrap_or(0),
-        })
+        };
+        Ok((slot, status))
+    }
+
+    /// Whether backups are on and one is due.
+    pub fn backup_status(&mut self) -> Result<BackupStatus> {
+        self.backup_state().map(|(_, status)| status)
     }
 
     /// The backup to write now, if backups are on and the accounts changed since the
@@ -83,20 +91,10 @@ impl Engine {
     /// the file is encrypted under the backup password).
     pub fn pending_backup(&mut self) -> Result<Option<BackupFile>> {
         let vk = self.require_unlocked()?;
-        let status = self.backup_status()?;
+        let (sealed, status) = self.backup_state()?;
         if !status.due {
             return Ok(None);
         }
-        let sealed: Option<Vec<u8>> = self
-            .db
-            .conn()
-            .query_row(
-                "SELECT backup_slot FROM vault_state WHERE id = 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
         let Some(sealed) = sealed else {
             return Ok(None);
         };
