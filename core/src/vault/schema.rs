@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use rusqlite::Transaction;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// Version 1: vault state and OTP accounts (the foundation).
 pub const CREATE_V1: &str = "
@@ -130,6 +130,16 @@ CREATE TABLE containers (
 ALTER TABLE accounts ADD COLUMN container_serial TEXT REFERENCES containers(serial) ON DELETE SET NULL;
 ";
 
+/// Version 6: automatic container synchronization (issue 11). `sync_requested` is set
+/// when a push for one of the container's tokens arrives (possibly while the vault is
+/// locked) and cleared by the next successful synchronization; the vault-wide interval
+/// is how old the last synchronization may be before an unlock synchronizes again
+/// (NULL: the default, 0: never automatically).
+pub const UPGRADE_V5_TO_V6: &str = "
+ALTER TABLE containers ADD COLUMN sync_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE vault_state ADD COLUMN container_sync_interval INTEGER;
+";
+
 /// Brings a database at `from` (0 = empty) to [`VERSION`], inside `tx`.
 pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     if from > VERSION {
@@ -151,6 +161,9 @@ pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     if from < 5 {
         tx.execute_batch(UPGRADE_V4_TO_V5)?;
+    }
+    if from < 6 {
+        tx.execute_batch(UPGRADE_V5_TO_V6)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())
