@@ -7,12 +7,11 @@
 use crate::{CliError, KeystoreKind};
 use anyhow::Context as _;
 use authenticator_core::{
-    Authenticator, FileKeystore, Keystore, KeystoreError, OpenOptions, OsKeystore,
+    Authenticator, DeviceKeyInfo, FileKeystore, Keystore, KeystoreError, OpenOptions, OsKeystore,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use zeroize::Zeroizing;
 
 const FILE_KEYSTORE_CAVEAT: &str =
     "protects a copied vault file, not against anyone who can read your files";
@@ -82,15 +81,13 @@ impl Context {
             // creates the vault leaves a vault whose key exists (the guard below lets
             // only a vault that does not exist yet have a key minted for it, so the
             // other order could leave a vault no later run can open).
-            drop(Zeroizing::new(inner.get_or_create_device_key().map_err(
-                |e| {
-                    CliError::new(format!(
-                        "cannot create the device key in {}: {}",
-                        describe_keystore(kind, &key_file),
-                        keystore_reason(&e)
-                    ))
-                },
-            )?));
+            inner.device_key_info().map_err(|e| {
+                CliError::new(format!(
+                    "cannot create the device key in {}: {}",
+                    describe_keystore(kind, &key_file),
+                    keystore_reason(&e)
+                ))
+            })?;
         }
         let guard = Arc::new(GuardedKeystore {
             inner,
@@ -261,8 +258,8 @@ struct GuardedKeystore {
     what: String,
 }
 
-impl Keystore for GuardedKeystore {
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+impl GuardedKeystore {
+    fn check(&self) -> Result<(), KeystoreError> {
         if !self.allow_create.load(Ordering::SeqCst) && !(self.has_key)()? {
             return Err(KeystoreError::Unavailable {
                 reason: format!(
@@ -271,11 +268,31 @@ impl Keystore for GuardedKeystore {
                 ),
             });
         }
-        self.inner.get_or_create_device_key()
+        Ok(())
+    }
+}
+
+impl Keystore for GuardedKeystore {
+    fn device_key_info(&self) -> Result<DeviceKeyInfo, KeystoreError> {
+        self.check()?;
+        self.inner.device_key_info()
+    }
+
+    fn prf(&self, input: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
+        self.check()?;
+        self.inner.prf(input)
     }
 
     fn delete_device_key(&self) -> Result<(), KeystoreError> {
         self.inner.delete_device_key()
+    }
+
+    fn legacy_device_key(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+        self.inner.legacy_device_key()
+    }
+
+    fn delete_legacy_device_key(&self) -> Result<(), KeystoreError> {
+        self.inner.delete_legacy_device_key()
     }
 }
 

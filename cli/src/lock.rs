@@ -98,6 +98,17 @@ pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     println!("vault: {vault}");
     println!("keystore: {}", ctx.keystore.as_str());
+    if let Some(p) = s.protection {
+        println!(
+            "device key protection: {} (every PIN check needs it{})",
+            crate::output::protection_name(p),
+            if p == authenticator_core::KeyProtection::Software {
+                "; it is not in hardware"
+            } else {
+                ""
+            }
+        );
+    }
     if s.wiped {
         println!("WIPED after too many wrong PINs: run `authenticator start-over`");
         return Ok(());

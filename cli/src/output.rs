@@ -4,8 +4,8 @@
 //! shown, in text and in JSON.
 
 use authenticator_core::{
-    Account, AccountKind, Algorithm, ChallengeSource, Code, EnrollmentResult, LockState,
-    PendingTokenUpdate, PushChallenge,
+    Account, AccountKind, Algorithm, ChallengeSource, Code, EnrollmentResult, KeyProtection,
+    LockState, PendingTokenUpdate, PushChallenge,
 };
 use serde::Serialize;
 
@@ -301,8 +301,21 @@ pub struct StatusJson {
     policy: PolicyJson,
     accounts: usize,
     keystore: &'static str,
+    /// Where the device key every PIN check needs lives: `strongbox`, `tee`,
+    /// `secure_enclave` or `software` (null once wiped).
+    protection: Option<&'static str>,
     vault: String,
     pending_push_token_updates: Vec<PendingTokenUpdateJson>,
+}
+
+/// The name of a device key's protection, as `status` prints it.
+pub fn protection_name(p: KeyProtection) -> &'static str {
+    match p {
+        KeyProtection::Strongbox => "strongbox",
+        KeyProtection::Tee => "tee",
+        KeyProtection::SecureEnclave => "secure_enclave",
+        KeyProtection::Software => "software",
+    }
 }
 
 impl StatusJson {
@@ -330,6 +343,7 @@ impl StatusJson {
             },
             accounts,
             keystore,
+            protection: s.protection.map(protection_name),
             vault,
             pending_push_token_updates: pending.iter().map(Into::into).collect(),
         }

@@ -7,7 +7,7 @@ mod harness;
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const TOTP_LINK: &str = "otpauth://totp/ACME:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME";
@@ -261,6 +261,7 @@ fn status_json_fields_and_the_keystore_warning() {
             "locked",
             "pending_push_token_updates",
             "policy",
+            "protection",
             "seconds_until_auto_lock",
             "vault",
             "wiped"
@@ -281,6 +282,11 @@ fn status_json_fields_and_the_keystore_warning() {
     assert_eq!(s["wiped"], false);
     assert_eq!(s["accounts"], 0);
     assert_eq!(s["keystore"], "file");
+    assert_eq!(s["protection"], "software");
+    assert!(v
+        .ok(&["status"], "")
+        .lines()
+        .any(|l| l.starts_with("device key protection: software")));
     assert_eq!(s["policy"]["wipe_after_attempts"], 10);
     assert!(s["policy"]["idle_timeout_seconds"].is_null());
     assert_eq!(s["policy"]["background_grace_seconds"], 0);
@@ -714,4 +720,39 @@ fn a_container_link_previews_and_reads_its_passphrase_from_stdin() {
         v.json(&["container", "list", "--json"], ""),
         Value::Array(vec![])
     );
+}
+
+/// A vault of schema 6 (the raw device key in the key file, written by the code before
+/// issue 12) opens, its PIN works, and the first correct PIN re-keys it to the PRF over
+/// the same key file.
+#[test]
+fn a_schema_6_vault_and_its_key_file_still_open_and_are_rekeyed() {
+    let v = Vault::new();
+    std::fs::create_dir_all(v.path.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/v6-pin.sqlite3"),
+        &v.path,
+    )
+    .unwrap();
+    let key: Vec<u8> = (0u8..32)
+        .map(|i| i.wrapping_mul(7).wrapping_add(3))
+        .collect();
+    std::fs::write(with_suffix(&v.path, ".devicekey"), &key).unwrap();
+    let out = v.run(&["code", "ACME", "--at", "1700000000", "--json"], "1111\n");
+    assert_eq!(error_lines(&out), ["error: wrong PIN, 9 attempts left"]);
+    let code = v.json(
+        &["code", "ACME", "--at", "1700000000", "--json"],
+        "246810\n",
+    );
+    assert_eq!(code["code"], "324550");
+    // The key file is the HMAC key now: same bytes, and the PIN still works.
+    assert_eq!(
+        std::fs::read(with_suffix(&v.path, ".devicekey")).unwrap(),
+        key
+    );
+    let code = v.json(
+        &["code", "ACME", "--at", "1700000000", "--json"],
+        "246810\n",
+    );
+    assert_eq!(code["code"], "324550");
 }

@@ -2,7 +2,10 @@
 //! the bare HMAC cost, opening a vault of 1,000 accounts, and the PIN KDF.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use authenticator_core::{Authenticator, KdfSettings, Keystore, KeystoreError, OpenOptions};
+use authenticator_core::{
+    Authenticator, DeviceKeyInfo, DeviceKeyKind, KdfSettings, KeyProtection, Keystore,
+    KeystoreError, OpenOptions,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
 use ring::hmac;
 use std::hint::black_box;
@@ -11,14 +14,27 @@ use std::time::Duration;
 
 const N: usize = 1000;
 
-/// A fixed device key for the benchmark's vault (benchmarks only).
+/// A fixed HMAC key for the benchmark's vault, the PRF computed in software (benchmarks only).
 struct BenchKeystore;
 
 impl Keystore for BenchKeystore {
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
-        Ok(vec![0x42; 32])
+    fn device_key_info(&self) -> Result<DeviceKeyInfo, KeystoreError> {
+        Ok(DeviceKeyInfo {
+            kind: DeviceKeyKind::HmacSha256,
+            protection: KeyProtection::Software,
+        })
+    }
+    fn prf(&self, input: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &[0x42; 32]);
+        Ok(hmac::sign(&key, &input).as_ref().to_vec())
     }
     fn delete_device_key(&self) -> Result<(), KeystoreError> {
+        Ok(())
+    }
+    fn legacy_device_key(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+        Ok(None)
+    }
+    fn delete_legacy_device_key(&self) -> Result<(), KeystoreError> {
         Ok(())
     }
 }

@@ -200,8 +200,9 @@ pub fn hkdf_derive(salt: &[u8], parts: &[&[u8]], info: &[u8]) -> Result<Key256> 
     Ok(Key256(out))
 }
 
-/// KEK = HKDF-SHA256(DK || PIN key), or of DK alone when no PIN is set.
-pub fn derive_kek(device_key: &Key256, pin_key: Option<&Key256>, salt: &[u8]) -> Result<Key256> {
+/// Schema < 7 (the raw device key): KEK = HKDF-SHA256(DK || PIN key), or of DK alone
+/// when no PIN is set. Kept for the one re-key of an old vault (`device_key`).
+pub fn legacy_kek(device_key: &Key256, pin_key: Option<&Key256>, salt: &[u8]) -> Result<Key256> {
     match pin_key {
         Some(pk) => hkdf_derive(
             salt,
@@ -212,10 +213,10 @@ pub fn derive_kek(device_key: &Key256, pin_key: Option<&Key256>, salt: &[u8]) ->
     }
 }
 
-/// Key for data that must be readable while the vault is PIN-locked (server public keys
-/// of push tokens, so a push can be verified for a lock-screen notification). Derived
-/// from the device key alone.
-pub fn derive_device_data_key(device_key: &Key256) -> Result<Key256> {
+/// Schema < 7: the key for data that must be readable while the vault is PIN-locked
+/// (server public keys of push tokens), derived from the raw device key alone. Kept for
+/// the one re-key of an old vault.
+pub fn legacy_device_data_key(device_key: &Key256) -> Result<Key256> {
     hkdf_derive(
         b"authcore/device-data",
         &[device_key.as_bytes()],
@@ -282,15 +283,15 @@ mod tests {
         let salt = [7u8; 16];
         let a = pin_key("1234", &salt, 1000).unwrap();
         let b = pin_key("1235", &salt, 1000).unwrap();
-        let ka = derive_kek(&dk, Some(&a), &salt).unwrap();
-        let kb = derive_kek(&dk, Some(&b), &salt).unwrap();
-        let kn = derive_kek(&dk, None, &salt).unwrap();
+        let ka = legacy_kek(&dk, Some(&a), &salt).unwrap();
+        let kb = legacy_kek(&dk, Some(&b), &salt).unwrap();
+        let kn = legacy_kek(&dk, None, &salt).unwrap();
         assert_ne!(ka.as_bytes(), kb.as_bytes());
         assert_ne!(ka.as_bytes(), kn.as_bytes());
         let dk2 = Key256::random().unwrap();
         assert_ne!(
             ka.as_bytes(),
-            derive_kek(&dk2, Some(&a), &salt).unwrap().as_bytes()
+            legacy_kek(&dk2, Some(&a), &salt).unwrap().as_bytes()
         );
     }
 

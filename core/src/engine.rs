@@ -4,11 +4,12 @@
 //! behind a mutex; enrollment and push extend it in their own modules.
 
 use crate::crypto::{self, Key256};
+use crate::device_key;
 use crate::error::{Error, Result};
 use crate::links::AccountLockPolicy;
 use crate::lock::{self, LockPolicy};
 use crate::otp::{self, AccountKind};
-use crate::platform::{BiometricKey, Clock, Keystore};
+use crate::platform::{BiometricKey, Clock, DeviceKeyInfo, KeyProtection, Keystore};
 use crate::vault::{self, AccountRow, Db, VaultState};
 use rusqlite::{params, TransactionBehavior};
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub struct LockState {
     pub biometric_enabled: bool,
     /// The vault was wiped; call `start_over`.
     pub wiped: bool,
+    /// Where the device key that every PIN check needs lives (`None` once wiped). A
+    /// vault of the old format reports `Software` until its first unlock re-keys it.
+    pub protection: Option<KeyProtection>,
 }
 
 /// The inner core.
@@ -77,6 +81,12 @@ pub struct Engine {
     vault_key: Option<Key256>,
     /// Key for data readable while locked (push server keys); None after a wipe.
     pub(crate) device_data_key: Option<Key256>,
+    /// The keystore's kind and protection (asked once per open; None for a vault of the
+    /// old format until it is re-keyed, and after a wipe).
+    key_info: Option<DeviceKeyInfo>,
+    /// A vault of the old format (schema < 7) with a PIN: its raw device key, kept until
+    /// the next correct PIN re-keys the vault to the PRF.
+    legacy_device_key: Option<Key256>,
     pub(crate) wiped: bool,
     /// When the user last did something (the idle timer runs from here).
     last_activity: Instant,
@@ -126,6 +136,8 @@ impl Engine {
             kdf,
             vault_key: None,
             device_data_key: None,
+            key_info: None,
+            legacy_device_key: None,
             wiped: false,
             last_activity: Instant::default(),
             backgrounded_at: None,
@@ -142,8 +154,20 @@ impl Engine {
                 engine.finish_wipe();
             }
             Some(state) => {
-                let dk = engine.device_key()?;
-                let ddk = crypto::derive_device_data_key(&dk)?;
+                let legacy = state.key_scheme == vault::KEY_SCHEME_LEGACY;
+                let ddk = if legacy {
+                    let dk = device_key::legacy_key(engine.keystore.as_ref())?;
+                    let ddk = crypto::legacy_device_data_key(&dk)?;
+                    engine.legacy_device_key = Some(dk);
+                    ddk
+                } else {
+                    let info = engine
+                        .keystore
+                        .device_key_info()
+                        .map_err(device_key::keystore_error)?;
+                    engine.key_info = Some(info);
+                    device_key::device_data_key(engine.keystore.as_ref(), info.kind)?
+                };
                 // A wrong device key (keystore reset, wrong keystore) must not look like
                 // a wrong PIN: that would burn attempts and end in a wipe.
                 match &state.device_key_check {
@@ -169,9 +193,13 @@ impl Engine {
                         return Ok(engine);
                     }
                 } else {
-                    let vk = unwrap_vault_key(&state, &dk, None).map_err(|_| {
+                    let vk = engine.unwrap_vault_key(&state, None).map_err(|_| {
                         Error::Keystore("the device key does not open this vault".into())
                     })?;
+                    if legacy {
+                        // Nothing to wait for: re-key now.
+                        engine.rekey(&vk, &state, None)?;
+                    }
                     engine.vault_key = Some(vk);
                 }
             }
@@ -185,29 +213,116 @@ impl Engine {
         Ok(engine)
     }
 
-    fn device_key(&self) -> Result<Key256> {
-        let raw = self
+    /// The keystore's kind and protection, asked once.
+    fn key_info(&mut self) -> Result<DeviceKeyInfo> {
+        if let Some(info) = self.key_info {
+            return Ok(info);
+        }
+        let info = self
             .keystore
-            .get_or_create_device_key()
-            .map_err(|e| match e {
-                // The device key is not a biometric key: a fault of it is a keystore
-                // problem, never "biometrics changed".
-                crate::error::KeystoreError::KeyInvalidated { .. } => {
-                    Error::Keystore("the platform keystore invalidated the device key".into())
-                }
-                other => Error::from(other),
-            })?;
-        Key256::from_vec(raw)
+            .device_key_info()
+            .map_err(device_key::keystore_error)?;
+        self.key_info = Some(info);
+        Ok(info)
     }
 
-    /// First open (or start over after a wipe): new vault key wrapped by the device key.
+    /// The vault key from `state`'s wrap: with the raw device key for a vault of the old
+    /// format, else with the keystore's PRF (of the PIN key, or of a constant).
+    fn unwrap_vault_key(&mut self, state: &VaultState, pin_key: Option<&Key256>) -> Result<Key256> {
+        let kek = match &self.legacy_device_key {
+            Some(dk) if state.key_scheme == vault::KEY_SCHEME_LEGACY => {
+                crypto::legacy_kek(dk, pin_key, &state.kek_salt)?
+            }
+            _ => {
+                let kind = self.key_info()?.kind;
+                self.kek(kind, pin_key, &state.kek_salt)?
+            }
+        };
+        open_vault_key(state, &kek)
+    }
+
+    /// The KEK from the keystore's PRF.
+    fn kek(
+        &self,
+        kind: crate::platform::DeviceKeyKind,
+        pin_key: Option<&Key256>,
+        kek_salt: &[u8],
+    ) -> Result<Key256> {
+        match pin_key {
+            Some(pk) => device_key::kek_with_pin(self.keystore.as_ref(), kind, pk, kek_salt),
+            None => device_key::kek_without_pin(self.keystore.as_ref(), kind, kek_salt),
+        }
+    }
+
+    /// Re-keys a vault of the old format to the keystore's PRF, in one transaction: the
+    /// vault key's wrap (same PIN salt and iterations), the device-key check, and every
+    /// value sealed under the device-data key (push servers' public keys). Then the old
+    /// raw key is deleted from the keystore (best effort: it opens nothing any more).
+    fn rekey(&mut self, vk: &Key256, state: &VaultState, pin_key: Option<&Key256>) -> Result<()> {
+        let old_ddk = self
+            .device_data_key
+            .clone()
+            .ok_or_else(|| Error::Internal("re-key without a device-data key".into()))?;
+        let kind = self.key_info()?.kind;
+        let kek_salt = crypto::random_vec(32)?;
+        let kek = self.kek(kind, pin_key, &kek_salt)?;
+        let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
+        let ddk = device_key::device_data_key(self.keystore.as_ref(), kind)?;
+        let check = device_key_check(&ddk)?;
+        let tx = self
+            .db
+            .conn()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have re-keyed it meanwhile: then nothing is left to do.
+        let current = vault::read_state(&tx)?
+            .ok_or_else(|| Error::Storage("the vault state row is missing".into()))?;
+        if current.key_scheme == vault::KEY_SCHEME_LEGACY
+            && current.wrapped_vault_key == state.wrapped_vault_key
+        {
+            let sealed: Vec<(String, Vec<u8>)> = {
+                let mut stmt =
+                    tx.prepare("SELECT account_id, server_public_key FROM push_tokens")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for (id, blob) in sealed {
+                let aad = vault::server_key_aad(&id);
+                let plain = crypto::open(&old_ddk, &aad, &blob)?;
+                let resealed = crypto::seal(&ddk, &aad, &plain)?;
+                tx.execute(
+                    "UPDATE push_tokens SET server_public_key = ?2 WHERE account_id = ?1",
+                    params![id, resealed],
+                )?;
+            }
+            tx.execute(
+                "UPDATE vault_state SET wrapped_vault_key = ?1, kek_salt = ?2, device_key_check = ?3,
+                     key_scheme = ?4, failed_attempts = 0, wipe_floor = NULL
+                 WHERE id = 1",
+                params![wrapped, kek_salt, check, vault::KEY_SCHEME_PRF],
+            )?;
+            tx.commit()?;
+            log::info!("vault re-keyed to the keystore's PRF");
+        } else {
+            drop(tx);
+        }
+        self.device_data_key = Some(ddk);
+        self.legacy_device_key = None;
+        if let Err(e) = self.keystore.delete_legacy_device_key() {
+            log::warn!("the old device key could not be deleted ({e})");
+        }
+        Ok(())
+    }
+
+    /// First open (or start over after a wipe): new vault key wrapped under the PRF.
     fn initialise(&mut self) -> Result<()> {
-        let dk = self.device_key()?;
+        self.key_info = None;
+        self.legacy_device_key = None;
+        let kind = self.key_info()?.kind;
         let vk = Key256::random()?;
         let kek_salt = crypto::random_vec(32)?;
-        let kek = crypto::derive_kek(&dk, None, &kek_salt)?;
+        let kek = self.kek(kind, None, &kek_salt)?;
         let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
-        let ddk = crypto::derive_device_data_key(&dk)?;
+        let ddk = device_key::device_data_key(self.keystore.as_ref(), kind)?;
         let check = device_key_check(&ddk)?;
         let now = self.clock.now_unix_seconds();
         let tx = self
@@ -216,9 +331,9 @@ impl Engine {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM vault_state", [])?;
         tx.execute(
-            "INSERT INTO vault_state (id, wrapped_vault_key, kek_salt, created_at, device_key_check)
-             VALUES (1, ?1, ?2, ?3, ?4)",
-            params![wrapped, kek_salt, now, check],
+            "INSERT INTO vault_state (id, wrapped_vault_key, kek_salt, created_at, device_key_check, key_scheme)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![wrapped, kek_salt, now, check, vault::KEY_SCHEME_PRF],
         )?;
         tx.commit()?;
         self.device_data_key = Some(ddk);
@@ -404,6 +519,7 @@ impl Engine {
                 policy: LockPolicy::default(),
                 biometric_enabled: false,
                 wiped: true,
+                protection: None,
             });
         }
         self.apply_idle_timeout()?;
@@ -428,6 +544,11 @@ impl Engine {
             policy,
             biometric_enabled: state.biometric_wrapped_vault_key.is_some(),
             wiped: false,
+            protection: Some(match self.key_info {
+                Some(info) if state.key_scheme == vault::KEY_SCHEME_PRF => info.protection,
+                // The old format's raw key bytes were readable outside the hardware.
+                _ => KeyProtection::Software,
+            }),
         })
     }
 
@@ -491,14 +612,24 @@ impl Engine {
         else {
             return Err(Error::InvalidArgument("no PIN is set".into()));
         };
-        let dk = self.device_key()?;
         let pin_key = crypto::pin_key(pin, salt, iterations)?;
-        match unwrap_vault_key(&state, &dk, Some(&pin_key)) {
+        match self.unwrap_vault_key(&state, Some(&pin_key)) {
             Ok(vk) => {
-                self.db.conn().execute(
-                    "UPDATE vault_state SET failed_attempts = 0, wipe_floor = NULL WHERE id = 1",
-                    [],
-                )?;
+                if state.key_scheme == vault::KEY_SCHEME_LEGACY {
+                    // Resets the counter in the re-key's transaction.
+                    self.rekey(&vk, &state, Some(&pin_key))?;
+                } else {
+                    if self.legacy_device_key.take().is_some() {
+                        // Another process re-keyed the vault since this one opened it.
+                        let kind = self.key_info()?.kind;
+                        self.device_data_key =
+                            Some(device_key::device_data_key(self.keystore.as_ref(), kind)?);
+                    }
+                    self.db.conn().execute(
+                        "UPDATE vault_state SET failed_attempts = 0, wipe_floor = NULL WHERE id = 1",
+                        [],
+                    )?;
+                }
                 log::info!("unlocked with the PIN");
                 self.vault_key = Some(vk.clone());
                 // Whoever typed the PIN is looking at the app.
@@ -539,8 +670,12 @@ impl Engine {
     }
 
     /// Wraps `vk` for `pin` (or for the device key alone) and returns the columns to store.
-    pub(crate) fn wrap_for_pin(&self, vk: &Key256, pin: Option<&str>) -> Result<PinWrap> {
-        let dk = self.device_key()?;
+    pub(crate) fn wrap_for_pin(&mut self, vk: &Key256, pin: Option<&str>) -> Result<PinWrap> {
+        if self.legacy_device_key.is_some() {
+            // A vault of the old format is re-keyed by open or by the PIN check first.
+            return Err(Error::Internal("the vault is not re-keyed yet".into()));
+        }
+        let kind = self.key_info()?.kind;
         let kek_salt = crypto::random_vec(32)?;
         let (pin_salt, iterations, pin_key) = match pin {
             Some(pin) => {
@@ -551,7 +686,7 @@ impl Engine {
             }
             None => (None, None, None),
         };
-        let kek = crypto::derive_kek(&dk, pin_key.as_ref(), &kek_salt)?;
+        let kek = self.kek(kind, pin_key.as_ref(), &kek_salt)?;
         let wrapped = crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes())?;
         Ok(PinWrap {
             wrapped,
@@ -642,8 +777,10 @@ impl Engine {
         self.device_data_key = None;
         self.wiped = true;
         self.accounts_changed();
+        self.key_info = None;
+        self.legacy_device_key = None;
         self.db.wipe()?;
-        if let Err(e) = self.keystore.delete_device_key() {
+        if let Err(e) = self.delete_device_keys() {
             log::warn!("the device key could not be deleted yet ({e}); the next open retries");
         }
         log::warn!("vault wiped");
@@ -660,7 +797,15 @@ impl Engine {
             // The process may have died between the wipe's commit and its VACUUM.
             let _ = self.db.scrub_files();
         }
-        let _ = self.keystore.delete_device_key();
+        let _ = self.delete_device_keys();
+    }
+
+    /// Deletes the device key and the old format's raw key (either may be missing).
+    fn delete_device_keys(&self) -> Result<()> {
+        let legacy = self.keystore.delete_legacy_device_key();
+        self.keystore.delete_device_key()?;
+        legacy?;
+        Ok(())
     }
 
     /// After a wipe: a fresh, empty vault under a new device key.
@@ -671,7 +816,7 @@ impl Engine {
             ));
         }
         // Never reuse the old device key: delete it first, and stop if that fails.
-        self.keystore.delete_device_key()?;
+        self.delete_device_keys()?;
         self.initialise()?;
         self.touch();
         Ok(())
@@ -1012,13 +1157,12 @@ fn device_key_check(ddk: &Key256) -> Result<Vec<u8>> {
     crypto::seal(ddk, vault::DEVICE_KEY_CHECK_AAD, vault::DEVICE_KEY_CHECK)
 }
 
-fn unwrap_vault_key(state: &VaultState, dk: &Key256, pin_key: Option<&Key256>) -> Result<Key256> {
+fn open_vault_key(state: &VaultState, kek: &Key256) -> Result<Key256> {
     let wrapped = state
         .wrapped_vault_key
         .as_ref()
         .ok_or_else(|| Error::Storage("the wrapped vault key is missing".into()))?;
-    let kek = crypto::derive_kek(dk, pin_key, &state.kek_salt)?;
-    let raw = crypto::open(&kek, vault::VAULT_KEY_AAD, wrapped)?;
+    let raw = crypto::open(kek, vault::VAULT_KEY_AAD, wrapped)?;
     Key256::from_vec(raw.to_vec())
 }
 
@@ -1034,4 +1178,143 @@ fn split_biometric_blob(blob: &[u8]) -> Result<(&[u8], &[u8])> {
     let canary = blob.get(4..end).ok_or_else(bad)?;
     let platform = blob.get(end..).ok_or_else(bad)?;
     Ok((canary, platform))
+}
+
+#[cfg(test)]
+mod rekey_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::error::KeystoreError;
+    use crate::platform::{DeviceKeyKind, KeyProtection};
+    use std::sync::Mutex;
+
+    /// HMAC keystore holding an old raw key too.
+    struct Ks {
+        key: [u8; 32],
+        legacy: Mutex<Option<Vec<u8>>>,
+    }
+
+    impl Keystore for Ks {
+        fn device_key_info(&self) -> std::result::Result<DeviceKeyInfo, KeystoreError> {
+            Ok(DeviceKeyInfo {
+                kind: DeviceKeyKind::HmacSha256,
+                protection: KeyProtection::Strongbox,
+            })
+        }
+        fn prf(&self, input: Vec<u8>) -> std::result::Result<Vec<u8>, KeystoreError> {
+            Ok(crate::platform::hmac_sha256(&self.key, &input))
+        }
+        fn delete_device_key(&self) -> std::result::Result<(), KeystoreError> {
+            Ok(())
+        }
+        fn legacy_device_key(&self) -> std::result::Result<Option<Vec<u8>>, KeystoreError> {
+            Ok(self.legacy.lock().unwrap().clone())
+        }
+        fn delete_legacy_device_key(&self) -> std::result::Result<(), KeystoreError> {
+            *self.legacy.lock().unwrap() = None;
+            Ok(())
+        }
+    }
+
+    /// A schema-6-style vault (written here with the old derivations) with a PIN and a
+    /// push token: the first correct PIN re-seals the server key under the new
+    /// device-data key, in the re-key's transaction.
+    #[test]
+    fn the_rekey_reseals_push_server_keys_under_the_new_device_data_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.sqlite3");
+        let dk = Key256::random().unwrap();
+        let vk = Key256::random().unwrap();
+        let (salt, iterations) = (vec![5u8; 16], 1000u32);
+        let pk = crypto::pin_key("8642", &salt, iterations).unwrap();
+        let kek_salt = vec![6u8; 32];
+        let kek = crypto::legacy_kek(&dk, Some(&pk), &kek_salt).unwrap();
+        let old_ddk = crypto::legacy_device_data_key(&dk).unwrap();
+        {
+            let db = Db::open(&path).unwrap();
+            let c = db.conn_ref();
+            c.execute(
+                "INSERT INTO vault_state (id, wrapped_vault_key, kek_salt, pin_salt, pin_iterations,
+                     created_at, device_key_check, key_scheme) VALUES (1, ?1, ?2, ?3, ?4, 0, ?5, 1)",
+                params![
+                    crypto::seal(&kek, vault::VAULT_KEY_AAD, vk.as_bytes()).unwrap(),
+                    kek_salt,
+                    salt,
+                    iterations,
+                    device_key_check(&old_ddk).unwrap()
+                ],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO accounts (id, kind, issuer, name, algorithm, digits, period, secret,
+                     sort_order, created_at) VALUES ('p1', 'push', 'PI', 'alice', 'SHA256', 0, 0, ?1, 0, 0)",
+                [crypto::seal(&vk, &vault::secret_aad("p1"), b"phone key").unwrap()],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO push_tokens (account_id, url, sslverify, poll_only, server_public_key, enrolled_at)
+                 VALUES ('p1', 'https://pi.example/ttype/push', 1, 0, ?1, 0)",
+                [crypto::seal(&old_ddk, &vault::server_key_aad("p1"), b"server key").unwrap()],
+            )
+            .unwrap();
+        }
+        let ks = Arc::new(Ks {
+            key: [0x33; 32],
+            legacy: Mutex::new(Some(dk.as_bytes().to_vec())),
+        });
+        let open = || {
+            Engine::open(
+                path.clone(),
+                ks.clone(),
+                Arc::new(crate::platform::SystemClock::new()),
+                KdfSettings {
+                    target: Duration::from_millis(1),
+                    floor: 1000,
+                },
+                Arc::new(crate::push::transport::HttpTransport::new().unwrap()),
+            )
+            .unwrap()
+        };
+        let mut e = open();
+        // Locked, still on the old device-data key: a push can be verified before the
+        // first unlock.
+        let sealed = |e: &Engine| -> Vec<u8> {
+            e.db.conn_ref()
+                .query_row("SELECT server_public_key FROM push_tokens", [], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        let before = sealed(&e);
+        let ddk = e.device_data_key.clone().unwrap();
+        assert_eq!(
+            &crypto::open(&ddk, &vault::server_key_aad("p1"), &before).unwrap()[..],
+            b"server key"
+        );
+        assert!(matches!(e.unlock("1111"), Err(Error::WrongPin { .. })));
+        e.unlock("8642").unwrap();
+        assert!(ks.legacy.lock().unwrap().is_none());
+        let after = sealed(&e);
+        assert_ne!(before, after);
+        let new_ddk = e.device_data_key.clone().unwrap();
+        assert_ne!(new_ddk.as_bytes(), ddk.as_bytes());
+        assert_eq!(
+            &crypto::open(&new_ddk, &vault::server_key_aad("p1"), &after).unwrap()[..],
+            b"server key"
+        );
+        assert!(crypto::open(&old_ddk, &vault::server_key_aad("p1"), &after).is_err());
+        assert_eq!(
+            e.lock_status().unwrap().protection,
+            Some(KeyProtection::Strongbox)
+        );
+        drop(e);
+        // Reopened: the PRF alone (the old key is gone) derives the same keys.
+        let mut e = open();
+        assert_eq!(
+            e.device_data_key.as_ref().unwrap().as_bytes(),
+            new_ddk.as_bytes()
+        );
+        e.unlock("8642").unwrap();
+        assert_eq!(e.require_unlocked().unwrap().as_bytes(), vk.as_bytes());
+    }
 }

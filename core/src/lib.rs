@@ -10,6 +10,7 @@ mod api;
 #[allow(dead_code)] // wired into the engine by the container service (next step)
 mod container;
 mod crypto;
+mod device_key;
 mod engine;
 mod enroll;
 mod error;
@@ -36,7 +37,10 @@ pub use logging::{set_logger, LogLevel, Logger};
 pub use otp::{AccountKind, Algorithm};
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 pub use platform::OsKeystore;
-pub use platform::{BiometricKey, Clock, FileKeystore, Keystore, SystemClock};
+pub use platform::{
+    BiometricKey, Clock, DeviceKeyInfo, DeviceKeyKind, FileKeystore, KeyProtection, Keystore,
+    SystemClock,
+};
 pub use push::transport::{HttpResponse, HttpTransport, Transport, TransportError};
 pub use push::ChallengeSource;
 pub use redact::OtpCode;

@@ -1,18 +1,68 @@
 //! Platform services the shell provides as foreign traits (`Keystore`, `BiometricKey`,
-//! `Clock`), and the desktop implementations of them: the OS keychain through the
-//! `keyring` crate, a user-only device-key file fallback, and the system clock.
+//! `Clock`), and the desktop implementations of them: an HMAC key in the OS keychain
+//! through the `keyring` crate or in a user-only file (the PRF computed in software),
+//! and the system clock.
 
 use crate::error::KeystoreError;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
-/// Holds the 256-bit device key that never leaves the platform's secure store.
+/// Where the device key lives, as `lock_state` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum KeyProtection {
+    /// Android StrongBox: a separate secure chip.
+    Strongbox,
+    /// Android's trusted execution environment.
+    Tee,
+    /// Apple's Secure Enclave.
+    SecureEnclave,
+    /// No hardware: the key is in memory or in a file (desktop, a simulator, an old
+    /// device, or a vault of the old format not yet re-keyed).
+    Software,
+}
+
+/// Which function the device key computes in [`Keystore::prf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DeviceKeyKind {
+    /// `prf(input)` = HMAC-SHA256(key, input), 32 bytes (Android Keystore, desktop).
+    HmacSha256,
+    /// `prf(point)` = the x-coordinate (32 bytes, big-endian) of ECDH between a P-256
+    /// key-agreement key and `point`, a 65-byte uncompressed SEC1 P-256 point (iOS Secure
+    /// Enclave: CryptoKit's `sharedSecretFromKeyAgreement`). The core hashes its input
+    /// to the curve, blinds it and finishes the PRF itself.
+    P256Ecdh,
+}
+
+/// What [`Keystore::device_key_info`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct DeviceKeyInfo {
+    /// The function the key computes.
+    pub kind: DeviceKeyKind,
+    /// Where the key lives.
+    pub protection: KeyProtection,
+}
+
+/// Holds the device key, which never leaves the platform's secure store: the core only
+/// ever asks it to compute a keyed function. Every PIN check needs a call to `prf`, so
+/// the vault file and whatever else is copied off the device are useless for guessing
+/// the PIN elsewhere.
 #[uniffi::export(with_foreign)]
 pub trait Keystore: Send + Sync {
-    /// Returns the device key, creating (and persisting) a random one on first use.
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError>;
+    /// The kind and protection of the device key, creating (and persisting) the key on
+    /// first use. The kind must never change for a key.
+    fn device_key_info(&self) -> Result<DeviceKeyInfo, KeystoreError>;
+    /// Computes the device key's function on `input` (see [`DeviceKeyKind`]), creating
+    /// the key on first use. Returns 32 bytes; never the key.
+    fn prf(&self, input: Vec<u8>) -> Result<Vec<u8>, KeystoreError>;
     /// Deletes the device key (after a wipe). Deleting a missing key is not an error.
     fn delete_device_key(&self) -> Result<(), KeystoreError>;
+    /// Upgrade from the old format: the raw 32-byte device key that older versions
+    /// stored (`get_or_create_device_key`), if it is still there; never creates one.
+    /// Called only for a vault written before schema 7, until it is re-keyed.
+    fn legacy_device_key(&self) -> Result<Option<Vec<u8>>, KeystoreError>;
+    /// Deletes the old raw device key (after the re-key, and at a wipe). Deleting a
+    /// missing key is not an error.
+    fn delete_legacy_device_key(&self) -> Result<(), KeystoreError>;
 }
 
 /// A platform key that needs user presence (biometry) for every use: the second,
@@ -185,24 +235,50 @@ impl OsKeystore {
 }
 
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
-impl Keystore for OsKeystore {
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
-        let entry = self.entry()?;
-        match entry.get_password() {
+impl OsKeystore {
+    /// The stored key, if any.
+    fn read_key(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KeystoreError> {
+        match self.entry()?.get_password() {
             Ok(hex) => {
                 let hex = Zeroizing::new(hex);
-                data_encoding::HEXLOWER
-                    .decode(hex.as_bytes())
-                    .map_err(|_| unavailable("the stored device key is malformed"))
+                let key = Zeroizing::new(
+                    data_encoding::HEXLOWER
+                        .decode(hex.as_bytes())
+                        .map_err(|_| unavailable("the stored device key is malformed"))?,
+                );
+                if key.len() != 32 {
+                    return Err(unavailable("the stored device key is not 32 bytes"));
+                }
+                Ok(Some(key))
             }
-            Err(keyring::Error::NoEntry) => {
-                let key = random_key()?;
-                let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(&key));
-                entry.set_password(&hex).map_err(unavailable)?;
-                Ok(key.to_vec())
-            }
+            Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    fn key(&self) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        if let Some(key) = self.read_key()? {
+            return Ok(key);
+        }
+        let key = random_key()?;
+        let hex = Zeroizing::new(data_encoding::HEXLOWER.encode(&key));
+        self.entry()?.set_password(&hex).map_err(unavailable)?;
+        Ok(key)
+    }
+}
+
+/// The desktop keystores keep an HMAC-SHA256 key (the entry or file that held the raw
+/// device key before schema 7: the same 32 random bytes serve both, so a desktop vault
+/// is re-keyed without a second secret) and compute the PRF in software with ring.
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
+impl Keystore for OsKeystore {
+    fn device_key_info(&self) -> Result<DeviceKeyInfo, KeystoreError> {
+        self.key()?;
+        Ok(SOFTWARE_HMAC)
+    }
+
+    fn prf(&self, input: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
+        Ok(hmac_sha256(&self.key()?, &input))
     }
 
     fn delete_device_key(&self) -> Result<(), KeystoreError> {
@@ -211,6 +287,27 @@ impl Keystore for OsKeystore {
             Err(e) => Err(unavailable(e)),
         }
     }
+
+    fn legacy_device_key(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+        Ok(self.read_key()?.map(|k| k.to_vec()))
+    }
+
+    /// The old key is the HMAC key now: nothing separate to delete.
+    fn delete_legacy_device_key(&self) -> Result<(), KeystoreError> {
+        Ok(())
+    }
+}
+
+/// What the desktop keystores report: HMAC in software.
+const SOFTWARE_HMAC: DeviceKeyInfo = DeviceKeyInfo {
+    kind: DeviceKeyKind::HmacSha256,
+    protection: KeyProtection::Software,
+};
+
+/// HMAC-SHA256 (ring) of `input` under `key`: the software PRF.
+pub(crate) fn hmac_sha256(key: &[u8], input: &[u8]) -> Vec<u8> {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    ring::hmac::sign(&key, input).as_ref().to_vec()
 }
 
 /// Fallback for a desktop with no OS keystore: the device key in a file readable only
@@ -327,12 +424,34 @@ impl FileKeystore {
     }
 }
 
-impl Keystore for FileKeystore {
-    fn get_or_create_device_key(&self) -> Result<Vec<u8>, KeystoreError> {
+impl FileKeystore {
+    fn key(&self) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
         match self.read_key()? {
-            Some(key) => Ok(key),
-            None => self.create_key(),
+            Some(key) => Ok(Zeroizing::new(key)),
+            None => self.create_key().map(Zeroizing::new),
         }
+    }
+}
+
+/// Like the OS keystore: the file holds the HMAC key (the former raw device key), the
+/// PRF runs in software, and the protection is `software`.
+impl Keystore for FileKeystore {
+    fn device_key_info(&self) -> Result<DeviceKeyInfo, KeystoreError> {
+        self.key()?;
+        Ok(SOFTWARE_HMAC)
+    }
+
+    fn prf(&self, input: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
+        Ok(hmac_sha256(&self.key()?, &input))
+    }
+
+    fn legacy_device_key(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+        self.read_key()
+    }
+
+    /// The old key is the HMAC key now: nothing separate to delete.
+    fn delete_legacy_device_key(&self) -> Result<(), KeystoreError> {
+        Ok(())
     }
 
     /// Moves the key file away from its name first (one atomic rename), so a kill in
@@ -434,11 +553,11 @@ mod tests {
         // A run killed after writing its temporary file, before linking it.
         let stale = dir.path().join("v.devicekey.tmp-1-0-0");
         std::fs::write(&stale, [7u8; 32]).unwrap();
-        let key = ks.get_or_create_device_key().unwrap();
+        let key = ks.key().unwrap().to_vec();
         assert_eq!(key.len(), 32);
         assert_ne!(key, vec![7u8; 32]);
         assert!(!stale.exists(), "the stale temporary key is removed");
-        assert_eq!(ks.get_or_create_device_key().unwrap(), key);
+        assert_eq!(ks.key().unwrap().to_vec(), key);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -452,7 +571,31 @@ mod tests {
         ks.delete_device_key().unwrap();
         assert!(!path.exists() && !copy.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        assert_ne!(ks.get_or_create_device_key().unwrap(), key);
+        assert_ne!(ks.key().unwrap().to_vec(), key);
+    }
+
+    #[test]
+    fn the_file_keystore_computes_hmac_of_its_key_and_reports_software() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = FileKeystore::new(dir.path().join("v.devicekey"));
+        assert_eq!(ks.legacy_device_key().unwrap(), None, "never creates a key");
+        let info = ks.device_key_info().unwrap();
+        assert_eq!(info.kind, DeviceKeyKind::HmacSha256);
+        assert_eq!(info.protection, KeyProtection::Software);
+        let key = std::fs::read(dir.path().join("v.devicekey")).unwrap();
+        let out = ks.prf(b"abc".to_vec()).unwrap();
+        assert_eq!(out.len(), 32);
+        assert_eq!(out, hmac_sha256(&key, b"abc"));
+        assert_ne!(out, ks.prf(b"abd".to_vec()).unwrap());
+        // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
+        assert_eq!(
+            data_encoding::HEXLOWER.encode(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // The old raw key is the same secret; deleting it separately is a no-op.
+        assert_eq!(ks.legacy_device_key().unwrap(), Some(key));
+        ks.delete_legacy_device_key().unwrap();
+        assert!(dir.path().join("v.devicekey").exists());
     }
 
     #[test]
@@ -462,7 +605,7 @@ mod tests {
         let keys: Vec<Vec<u8>> = (0..8)
             .map(|_| {
                 let ks = FileKeystore::new(path.clone());
-                std::thread::spawn(move || ks.get_or_create_device_key())
+                std::thread::spawn(move || ks.key().map(|k| k.to_vec()))
             })
             .collect::<Vec<_>>()
             .into_iter()

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use authenticator_core::{
-    Authenticator, AuthenticatorError, KdfSettings, Keystore, OpenOptions, OsKeystore,
+    Authenticator, AuthenticatorError, DeviceKeyKind, KdfSettings, KeyProtection, Keystore,
+    OpenOptions, OsKeystore,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,16 +18,25 @@ fn os_keystore_holds_deletes_and_protects_a_vault() {
     ks.probe()
         .expect("the OS keystore must answer in this session");
     assert!(!ks.has_key().unwrap());
-    let k1 = ks.get_or_create_device_key().unwrap();
-    assert_eq!(k1.len(), 32);
+    // The entry holds an HMAC key; the PRF is computed in software, never the key out.
+    assert_eq!(ks.legacy_device_key().unwrap(), None, "nothing created yet");
+    let info = ks.device_key_info().unwrap();
+    assert_eq!(info.kind, DeviceKeyKind::HmacSha256);
+    assert_eq!(info.protection, KeyProtection::Software);
     assert!(ks.has_key().unwrap());
+    let out = ks.prf(b"input".to_vec()).unwrap();
+    assert_eq!(out.len(), 32);
     assert_eq!(
-        ks.get_or_create_device_key().unwrap(),
-        k1,
+        ks.prf(b"input".to_vec()).unwrap(),
+        out,
         "stable across calls"
     );
-    // Another process-independent handle on the same entry sees the same key.
-    assert_eq!(OsKeystore::new(&id).get_or_create_device_key().unwrap(), k1);
+    assert_ne!(ks.prf(b"other".to_vec()).unwrap(), out);
+    // Another process-independent handle on the same entry computes the same PRF.
+    assert_eq!(OsKeystore::new(&id).prf(b"input".to_vec()).unwrap(), out);
+    let raw = ks.legacy_device_key().unwrap().unwrap();
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &raw);
+    assert_eq!(ring::hmac::sign(&k, b"input").as_ref(), &out[..]);
 
     // A vault on the OS keystore: PIN, wrong PINs to the wipe, key deleted from the OS.
     let dir = tempfile::tempdir().unwrap();
@@ -42,6 +52,10 @@ fn os_keystore_holds_deletes_and_protects_a_vault() {
     a.add("otpauth://totp/OS:k?secret=JBSWY3DPEHPK3PXP".into())
         .unwrap();
     a.set_pin("1234".into()).unwrap();
+    assert_eq!(
+        a.lock_state().unwrap().protection,
+        Some(KeyProtection::Software)
+    );
     drop(a);
     let a = Authenticator::open_with(&path, ks.clone(), opts()).unwrap();
     a.unlock("1234".into()).unwrap();

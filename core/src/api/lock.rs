@@ -8,7 +8,8 @@ use crate::lock::LockPolicy;
 use crate::platform::{BiometricKey, Keystore};
 use std::sync::Arc;
 
-/// Deletes the vault at `db_path` (the file, its `-wal` and `-shm`) and the device key:
+/// Deletes the vault at `db_path` (the file, its `-wal` and `-shm`) and the device key
+/// (and the old format's raw key):
 /// "Start over" after an open that keeps failing (a device key the platform lost), once
 /// the user confirmed that every account in it is gone. Missing files are not an error.
 /// No `Authenticator` may be open on the file.
@@ -30,6 +31,7 @@ pub fn discard_vault(
                 }
             }
         }
+        keystore.delete_legacy_device_key()?;
         keystore.delete_device_key()?;
         Ok(())
     })

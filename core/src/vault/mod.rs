@@ -32,7 +32,14 @@ pub struct VaultState {
     /// The wipe limit never goes below this (set when a policy changes while wrong PINs
     /// are counted; cleared with the counter).
     pub wipe_floor: Option<u32>,
+    /// How the keys come from the device key: [`KEY_SCHEME_LEGACY`] or [`KEY_SCHEME_PRF`].
+    pub key_scheme: u32,
 }
+
+/// `vault_state.key_scheme` of a vault written before schema 7: keys from the raw device key.
+pub const KEY_SCHEME_LEGACY: u32 = 1;
+/// `vault_state.key_scheme` of a vault whose keys come from the keystore's PRF.
+pub const KEY_SCHEME_PRF: u32 = 2;
 
 impl std::fmt::Debug for VaultState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -192,7 +199,7 @@ pub fn read_state(conn: &Connection) -> Result<Option<VaultState>> {
         .query_row(
             "SELECT wrapped_vault_key, kek_salt, pin_salt, pin_iterations, failed_attempts,
                     app_policy, wiped, biometric_wrapped_vault_key, push_service_token,
-                    device_key_check, wipe_floor
+                    device_key_check, wipe_floor, key_scheme
              FROM vault_state WHERE id = 1",
             [],
             |r| {
@@ -208,6 +215,7 @@ pub fn read_state(conn: &Connection) -> Result<Option<VaultState>> {
                     push_service_token: r.get(8)?,
                     device_key_check: r.get(9)?,
                     wipe_floor: r.get(10)?,
+                    key_scheme: r.get(11)?,
                 })
             },
         )

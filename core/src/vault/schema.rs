@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use rusqlite::Transaction;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// Version 1: vault state and OTP accounts (the foundation).
 pub const CREATE_V1: &str = "
@@ -140,6 +140,14 @@ ALTER TABLE containers ADD COLUMN sync_requested INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE vault_state ADD COLUMN container_sync_interval INTEGER;
 ";
 
+/// Version 7: how the vault's keys come from the device key. 1 (every vault written
+/// before): from the raw device key's bytes; 2: from the keystore's PRF, which never
+/// hands out its key (issue 12). An old vault is re-keyed to 2 in one transaction at its
+/// next successful PIN unlock, or at open when it has no PIN.
+pub const UPGRADE_V6_TO_V7: &str = "
+ALTER TABLE vault_state ADD COLUMN key_scheme INTEGER NOT NULL DEFAULT 1;
+";
+
 /// Brings a database at `from` (0 = empty) to [`VERSION`], inside `tx`.
 pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     if from > VERSION {
@@ -164,6 +172,9 @@ pub fn upgrade_from(tx: &Transaction<'_>, from: u32) -> Result<()> {
     }
     if from < 6 {
         tx.execute_batch(UPGRADE_V5_TO_V6)?;
+    }
+    if from < 7 {
+        tx.execute_batch(UPGRADE_V6_TO_V7)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(())
