@@ -7,7 +7,8 @@
 #   swift: N passed, N failed[, N skipped]
 # and exits non-zero on any failure, or when no test ran.
 #
-# Env: BINDINGS_TOOLS (default /tmp/authcore-tools), AUTHCORE_NO_BUILD=1 to use
+# Env: BINDINGS_TOOLS (default /tmp/authcore-tools), SWIFT_SCRATCH (SwiftPM's build
+#      dir inside the chroot, default /var/tmp/authcore-swiftpm), AUTHCORE_NO_BUILD=1 to use
 #      target/debug/libauthenticator_core.so as it is, PI_URL (default
 #      http://127.0.0.1:5080) and AUTHCORE_SKIP_INTEROP=1 for the push test.
 set -euo pipefail
@@ -20,7 +21,9 @@ ROOT="$TOOLS/trixie"
 PKG="ios/AuthenticatorCore"
 LIB="target/debug/libauthenticator_core.so"
 OUT="${SWIFT_BUILD_DIR:-$REPO/build/bindings/swift}"
-SCRATCH=/var/tmp/authcore-swiftpm   # SwiftPM's build dir, inside the chroot (kept for incremental builds)
+# SwiftPM's build dir, inside the chroot (kept for incremental builds); SWIFT_SCRATCH
+# gives another one, so two checkouts on one machine do not share (and clobber) it.
+SCRATCH="${SWIFT_SCRATCH:-/var/tmp/authcore-swiftpm}"
 say() { echo "[run-swift] $*" >&2; }
 
 if [[ ! -f "$ROOT/.authcore-swift-ready" ]]; then

@@ -17,25 +17,49 @@ import java.net.http.HttpResponse
 import java.nio.file.Files
 import java.nio.file.Path
 import java.security.SecureRandom
+import javax.crypto.KeyGenerator
+import javax.crypto.Mac
+import javax.crypto.SecretKey
 import java.time.Duration
 import java.util.concurrent.atomic.AtomicInteger
 
-/** In-memory stand-in for the Android Keystore: one 256-bit device key. */
-class MemoryKeystore : Keystore {
-    @Volatile var key: ByteArray? = null
-        private set
+/**
+ * In-memory stand-in for the Android Keystore: an HMAC-SHA256 key (javax.crypto) that
+ * computes the core's PRF inside and is never handed out, like the Keystore key of
+ * AndroidKeystore.kt. `legacy` is an old-format raw device key (the upgrade test).
+ */
+class MemoryKeystore(@Volatile private var legacy: ByteArray? = null) : Keystore {
+    private var key: SecretKey? = null
     val deletions = AtomicInteger(0)
+    val prfCalls = AtomicInteger(0)
+    val hasKey: Boolean @Synchronized get() = key != null
+    val hasLegacyKey: Boolean get() = legacy != null
 
     @Synchronized
-    override fun getOrCreateDeviceKey(): ByteArray {
-        val k = key ?: ByteArray(32).also { SecureRandom().nextBytes(it); key = it }
-        return k.copyOf()
+    private fun key(): SecretKey = key ?: KeyGenerator.getInstance("HmacSHA256").generateKey().also { key = it }
+
+    @Synchronized
+    override fun deviceKeyInfo(): DeviceKeyInfo {
+        key()
+        return DeviceKeyInfo(DeviceKeyKind.HMAC_SHA256, KeyProtection.TEE)
+    }
+
+    @Synchronized
+    override fun prf(input: ByteArray): ByteArray {
+        prfCalls.incrementAndGet()
+        return Mac.getInstance("HmacSHA256").apply { init(key()) }.doFinal(input)
     }
 
     @Synchronized
     override fun deleteDeviceKey() {
         key = null
         deletions.incrementAndGet()
+    }
+
+    override fun legacyDeviceKey(): ByteArray? = legacy?.copyOf()
+
+    override fun deleteLegacyDeviceKey() {
+        legacy = null
     }
 }
 
@@ -243,6 +267,42 @@ class AuthenticatorTest {
     }
 
     @Test
+    fun everyPinCheckGoesThroughTheKeystorePrfAndTheProtectionIsReported() {
+        val keystore = MemoryKeystore()
+        val app = open(keystore)
+        val acct = app.add(TOTP_LINK).accounts[0]
+        app.setPin("5791")
+        assertEquals(KeyProtection.TEE, app.lockState().protection)
+        app.lock()
+        val before = keystore.prfCalls.get()
+        expectThrows<AuthenticatorException.WrongPin> { app.unlock("1111") }
+        assertEquals(before + 1, keystore.prfCalls.get(), "a wrong PIN needs the keystore too")
+        app.unlock("5791")
+        assertEquals(before + 2, keystore.prfCalls.get())
+        assertEquals("646738", app.codeAt(acct.id, Y2020).code.value)
+    }
+
+    @Test
+    fun aVaultOfTheOldFormatIsRekeyedAtItsFirstCorrectPin() {
+        // Written by the schema-6 code with the raw device key i * 7 + 3 (core/tests/hwpin.rs).
+        val fixture = Path.of("core/tests/fixtures/v6-pin.sqlite3")
+        Files.copy(fixture, dir.resolve("old.db"))
+        val keystore = MemoryKeystore(ByteArray(32) { (it * 7 + 3).toByte() })
+        val app = open(keystore, "old.db")
+        assertEquals(KeyProtection.SOFTWARE, app.lockState().protection, "not re-keyed yet")
+        app.unlock("246810")
+        assertEquals(KeyProtection.TEE, app.lockState().protection)
+        assertFalse(keystore.hasLegacyKey, "the old raw key is deleted after the re-key")
+        val id = app.listAccounts()[0].id
+        assertEquals("324550", app.codeAt(id, 1_700_000_000L).code.value)
+        app.close()
+        opened.remove(app)
+        val again = open(keystore, "old.db")
+        again.unlock("246810")
+        assertEquals("324550", again.codeAt(id, 1_700_000_000L).code.value)
+    }
+
+    @Test
     fun tooManyWrongPinsWipeTheVault() {
         val keystore = MemoryKeystore()
         val app = open(keystore)
@@ -252,14 +312,14 @@ class AuthenticatorTest {
             LockPolicy(requirePin = false, wipeAfterAttempts = 3u, idleTimeoutSeconds = null, minPinLength = 4.toUByte()),
         )
         assertEquals(3u, app.lockState().policy.wipeAfterAttempts)
-        assertNotNull(keystore.key)
+        assertTrue(keystore.hasKey)
         app.lock()
 
         assertEquals(2u, expectThrows<AuthenticatorException.WrongPin> { app.unlock("0000") }.attemptsLeft)
         assertEquals(1u, expectThrows<AuthenticatorException.WrongPin> { app.unlock("1111") }.attemptsLeft)
         expectThrows<AuthenticatorException.Wiped> { app.unlock("2222") }
 
-        assertNull(keystore.key, "the device key is deleted from the keystore")
+        assertFalse(keystore.hasKey, "the device key is deleted from the keystore")
         assertTrue(keystore.deletions.get() >= 1)
         assertTrue(app.lockState().wiped)
         expectThrows<AuthenticatorException.Wiped> { app.unlock("1234") }

@@ -55,6 +55,9 @@ struct SettingsView: View {
                         ))
                         .disabled(!lock.hasPin || (!SecureEnclaveBiometricKey.isAvailable && !lock.biometricEnabled))
                     }
+                    Section(header: Text("Device key")) {
+                        Text(Self.protectionText(lock.protection)).font(.caption)
+                    }
                     Section(header: Text("Automatic lock"), footer: Text(lockFooter(lock))) {
                         if let policy = model.appPolicy {
                             Picker("When idle", selection: Binding(
@@ -168,6 +171,15 @@ struct SettingsView: View {
     /// The fixed choices plus the stored value when it is not one of them.
     private static func choices(_ fixed: [UInt64], current: UInt64) -> [UInt64] {
         fixed.contains(current) ? fixed : (fixed + [current]).sorted()
+    }
+
+    /// Where the device key that every PIN check needs lives (`LockState.protection`).
+    static func protectionText(_ protection: KeyProtection?) -> String {
+        switch protection {
+        case .secureEnclave: return "In the Secure Enclave: every PIN check needs this iPhone."
+        case .strongbox, .tee: return "In secure hardware: every PIN check needs this device."
+        case .software, nil: return "In software only: this device has no Secure Enclave for it."
+        }
     }
 
     private static func idleLabel(_ seconds: UInt64) -> String {

@@ -7,28 +7,108 @@ import FoundationNetworking
 import XCTest
 import AuthenticatorCore
 
-/// In-memory stand-in for the Keychain / Secure Enclave key: one 256-bit device key.
+/// In-memory stand-in for the platform keystore: an HMAC-SHA256 key that computes the
+/// core's PRF inside and is never handed out (the shape of AndroidKeystore.kt and of the
+/// desktop keystores; KeychainKeystore.swift does P-256 ECDH in the Secure Enclave, which
+/// Linux has not). `legacy` is an old-format raw device key (the upgrade test).
 final class MemoryKeystore: Keystore, @unchecked Sendable {
     private let lock = NSLock()
-    private var storedKey: Data?
+    private var storedKey: [UInt8]?
+    private var legacy: Data?
     private var deleted = 0
+    private var prfs = 0
 
-    var key: Data? { lock.lock(); defer { lock.unlock() }; return storedKey }
+    init(legacy: Data? = nil) { self.legacy = legacy }
+
+    var hasKey: Bool { lock.lock(); defer { lock.unlock() }; return storedKey != nil }
+    var hasLegacyKey: Bool { lock.lock(); defer { lock.unlock() }; return legacy != nil }
     var deletions: Int { lock.lock(); defer { lock.unlock() }; return deleted }
+    var prfCalls: Int { lock.lock(); defer { lock.unlock() }; return prfs }
 
-    func getOrCreateDeviceKey() -> Data {
-        lock.lock(); defer { lock.unlock() }
+    private func key() -> [UInt8] {
         if let k = storedKey { return k }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        storedKey = Data(bytes)
-        return storedKey!
+        var g = SystemRandomNumberGenerator()
+        let k = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
+        storedKey = k
+        return k
+    }
+
+    func deviceKeyInfo() -> DeviceKeyInfo {
+        lock.lock(); defer { lock.unlock() }
+        _ = key()
+        return DeviceKeyInfo(kind: .hmacSha256, protection: .tee)
+    }
+
+    func prf(input: Data) -> Data {
+        lock.lock(); defer { lock.unlock() }
+        prfs += 1
+        return Data(TestHmac.sha256(key: key(), message: [UInt8](input)))
     }
 
     func deleteDeviceKey() {
         lock.lock(); defer { lock.unlock() }
         storedKey = nil
         deleted += 1
+    }
+
+    func legacyDeviceKey() -> Data? {
+        lock.lock(); defer { lock.unlock() }
+        return legacy
+    }
+
+    func deleteLegacyDeviceKey() {
+        lock.lock(); defer { lock.unlock() }
+        legacy = nil
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104 over FIPS 180-4 SHA-256) for the test keystore only: Linux has
+/// no CryptoKit, and the test package takes no dependencies. Checked against RFC 4231.
+enum TestHmac {
+    private static let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+
+    static func sha256(_ message: [UInt8]) -> [UInt8] {
+        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        var m = message + [0x80]
+        while m.count % 64 != 56 { m.append(0) }
+        let bits = UInt64(message.count) * 8
+        for i in (0..<8).reversed() { m.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
+        func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+        for chunk in stride(from: 0, to: m.count, by: 64) {
+            var w = [UInt32](repeating: 0, count: 64)
+            for i in 0..<16 {
+                w[i] = (0..<4).reduce(UInt32(0)) { ($0 << 8) | UInt32(m[chunk + i * 4 + $1]) }
+            }
+            for i in 16..<64 {
+                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+            for i in 0..<64 {
+                let t1 = hh &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
+                let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            }
+            for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
+        }
+        return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - UInt32($0) * 8)) } }
+    }
+
+    static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var k = key.count > 64 ? sha256(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        let inner = sha256(k.map { $0 ^ 0x36 } + message)
+        return sha256(k.map { $0 ^ 0x5c } + inner)
     }
 }
 
@@ -256,6 +336,46 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
     }
 
+    func testTheTestKeystoresHmacIsRfc4231() {
+        // RFC 4231 test case 2.
+        let mac = TestHmac.sha256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        XCTAssertEqual(mac.map { String(format: "%02x", $0) }.joined(),
+                       "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    func testEveryPinCheckGoesThroughTheKeystorePrfAndTheProtectionIsReported() throws {
+        let keystore = MemoryKeystore()
+        let app = try open(keystore)
+        let acct = try XCTUnwrap(try app.add(link: totpLink).accounts.first)
+        try app.setPin(newPin: "5791")
+        XCTAssertEqual(try app.lockState().protection, .tee)
+        try app.lock()
+        let before = keystore.prfCalls
+        XCTAssertEqual(caseName(authError { try app.unlock(pin: "1111") }), "WrongPin")
+        XCTAssertEqual(keystore.prfCalls, before + 1, "a wrong PIN needs the keystore too")
+        try app.unlock(pin: "5791")
+        XCTAssertEqual(keystore.prfCalls, before + 2)
+        XCTAssertEqual(try app.codeAt(accountId: acct.id, unixTime: y2020).code.value, "646738")
+    }
+
+    func testAVaultOfTheOldFormatIsRekeyedAtItsFirstCorrectPin() throws {
+        // Written by the schema-6 code with the raw device key i * 7 + 3 (core/tests/hwpin.rs).
+        var repo = URL(fileURLWithPath: #filePath)
+        for _ in 0..<5 { repo.deleteLastPathComponent() }
+        let fixture = repo.appendingPathComponent("core/tests/fixtures/v6-pin.sqlite3")
+        let path = dir.appendingPathComponent("old.db")
+        try FileManager.default.copyItem(at: fixture, to: path)
+        let keystore = MemoryKeystore(legacy: Data((0..<32).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }))
+        let app = try Authenticator.open(dbPath: path.path, keystore: keystore)
+        opened.append(app)
+        XCTAssertEqual(try app.lockState().protection, .software, "not re-keyed yet")
+        try app.unlock(pin: "246810")
+        XCTAssertEqual(try app.lockState().protection, .tee)
+        XCTAssertFalse(keystore.hasLegacyKey, "the old raw key is deleted after the re-key")
+        let id = try XCTUnwrap(try app.listAccounts().first).id
+        XCTAssertEqual(try app.codeAt(accountId: id, unixTime: 1_700_000_000).code.value, "324550")
+    }
+
     func testTooManyWrongPinsWipeTheVault() throws {
         let keystore = MemoryKeystore()
         let app = try open(keystore)
@@ -263,14 +383,14 @@ final class AuthenticatorTests: XCTestCase {
         try app.setPin(newPin: "1234")
         try app.setAppPolicy(policy: LockPolicy(requirePin: false, wipeAfterAttempts: 3, idleTimeoutSeconds: nil, minPinLength: 4))
         XCTAssertEqual(try app.lockState().policy.wipeAfterAttempts, 3)
-        XCTAssertNotNil(keystore.key)
+        XCTAssertTrue(keystore.hasKey)
         try app.lock()
 
         XCTAssertEqual(attemptsLeft(authError { try app.unlock(pin: "0000") }), 2)
         XCTAssertEqual(attemptsLeft(authError { try app.unlock(pin: "1111") }), 1)
         XCTAssertEqual(caseName(authError { try app.unlock(pin: "2222") }), "Wiped")
 
-        XCTAssertNil(keystore.key, "the device key is deleted from the keystore")
+        XCTAssertFalse(keystore.hasKey, "the device key is deleted from the keystore")
         XCTAssertGreaterThanOrEqual(keystore.deletions, 1)
         XCTAssertTrue(try app.lockState().wiped)
         XCTAssertEqual(caseName(authError { try app.unlock(pin: "1234") }), "Wiped")

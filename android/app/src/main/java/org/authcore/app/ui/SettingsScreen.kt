@@ -33,6 +33,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.semantics.Role
 import androidx.compose.ui.unit.dp
 import androidx.fragment.app.FragmentActivity
+import org.authcore.KeyProtection
 import org.authcore.app.BiometricKeyImpl
 import org.authcore.app.MainViewModel
 import org.authcore.app.Screen
@@ -125,6 +126,18 @@ fun SettingsScreen(vm: MainViewModel, activity: FragmentActivity) {
                     onCheckedChange = { on -> if (on) vm.enableBiometric(activity) else vm.disableBiometric() },
                 )
             }
+
+            HorizontalDivider()
+            Text("Device key", style = MaterialTheme.typography.titleMedium)
+            Text(
+                when (lock.protection) {
+                    KeyProtection.STRONGBOX -> "In StrongBox, the phone's separate security chip: every PIN check needs this phone."
+                    KeyProtection.TEE -> "In the phone's trusted execution environment: every PIN check needs this phone."
+                    KeyProtection.SECURE_ENCLAVE -> "In the Secure Enclave: every PIN check needs this phone."
+                    KeyProtection.SOFTWARE, null -> "In software only: this phone has no secure hardware for it."
+                },
+                style = MaterialTheme.typography.bodySmall,
+            )
 
             HorizontalDivider()
             LockPolicySection(vm)
