@@ -1,13 +1,13 @@
 //! Criterion benchmarks of a PIN unlock with the device-key PRF computed in software
 //! (issue 12): what the desktop keystores do (HMAC-SHA256), and the Secure Enclave
 //! shape (P-256 ECDH on a blinded hash-to-curve point) with a software key, each at the
-//! PBKDF2 floor (100,000 iterations) and next to that PBKDF2 alone, so the PRF's own
-//! share of an unlock shows.
+//! PBKDF2 floor (100,000 iterations), next to PBKDF2 alone and the PRF alone, so the
+//! PRF's own share of an unlock shows.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use authenticator_core::{
-    Authenticator, DeviceKeyInfo, DeviceKeyKind, KdfSettings, KeyProtection, Keystore,
-    KeystoreError, OpenOptions,
+    bench_support, Authenticator, DeviceKeyInfo, DeviceKeyKind, KdfSettings, KeyProtection,
+    Keystore, KeystoreError, OpenOptions,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -97,6 +97,15 @@ fn bench_unlock(c: &mut Criterion) {
             })
         });
     }
+    let hmac_ks = BenchKeystore::Hmac(hmac::Key::new(hmac::HMAC_SHA256, &[0x42; 32]));
+    let ecdh_ks = BenchKeystore::Ecdh(p256::Scalar::from(0x1234_5678_u64));
+    let input = [7u8; 52];
+    g.bench_function("the PRF alone, software HMAC-SHA256", |b| {
+        b.iter(|| bench_support::device_prf(&hmac_ks, DeviceKeyKind::HmacSha256, &input))
+    });
+    g.bench_function("the PRF alone, blinded P-256 ECDH, software key", |b| {
+        b.iter(|| bench_support::device_prf(&ecdh_ks, DeviceKeyKind::P256Ecdh, &input))
+    });
     g.bench_function("PBKDF2-HMAC-SHA256 100,000 alone", |b| {
         b.iter(|| {
             let mut out = [0u8; 32];

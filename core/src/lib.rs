@@ -65,6 +65,18 @@ pub mod bench_support {
             .unwrap_or_default()
     }
 
+    /// The device-key PRF as the core computes it around `keystore` (the HMAC answer or
+    /// the blinded hash-to-curve ECDH, then HKDF); empty on a keystore error.
+    pub fn device_prf(
+        keystore: &dyn crate::Keystore,
+        kind: crate::DeviceKeyKind,
+        input: &[u8],
+    ) -> Vec<u8> {
+        crate::device_key::prf(keystore, kind, input)
+            .map(|k| k.as_bytes().to_vec())
+            .unwrap_or_default()
+    }
+
     /// Signs an answer string as the phone does (PKCS#1 v1.5 SHA-256, base32).
     pub fn sign_answer(pkcs8: &[u8], message: &str) -> String {
         crate::push::protocol::sign(pkcs8, message).unwrap_or_default()
