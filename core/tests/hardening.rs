@@ -62,7 +62,7 @@ fn wrong_pins_raced_from_eight_connections_evaluate_exactly_the_limit() {
         .into_iter()
         .map(|t| t.join().unwrap())
         .collect();
-    // Every PIN evaluation asks the keystore for the device key once.
+    // Every PIN evaluation asks the keystore for one PRF (its kind is asked once per open).
     let evaluated = f.keystore.calls.load(Ordering::SeqCst) - evaluated_before;
     assert_eq!(evaluated, 3, "exactly the limit is evaluated: {answers:?}");
     let wiped = answers
