@@ -14,7 +14,7 @@ use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::elliptic_curve::Field;
 use p256::{AffinePoint, EncodedPoint, NistP256, ProjectivePoint, Scalar};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// RFC 9380 domain separation tag of the hash to P-256.
 pub const HASH_TO_CURVE_DST: &[u8] = b"authcore-prf-v1_P256_XMD:SHA-256_SSWU_RO_";
@@ -62,17 +62,32 @@ pub fn prf(ks: &dyn Keystore, kind: DeviceKeyKind, input: &[u8]) -> Result<Key25
 /// random r: the point it is given is uniformly random and independent of the input,
 /// so nothing passed through the trait tells which PIN was typed.
 fn ecdh_blinded(ks: &dyn Keystore, input: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let h = NistP256::hash_from_bytes::<ExpandMsgXmd<sha2::Sha256>>(&[input], &[HASH_TO_CURVE_DST])
-        .map_err(|_| Error::Internal("hash to curve failed".into()))?;
-    let r = loop {
+    let mut h =
+        NistP256::hash_from_bytes::<ExpandMsgXmd<sha2::Sha256>>(&[input], &[HASH_TO_CURVE_DST])
+            .map_err(|_| Error::Internal("hash to curve failed".into()))?;
+    let mut r = loop {
         let r = Scalar::random(&mut rand::rngs::OsRng);
         if !bool::from(r.is_zero()) {
             break r;
         }
     };
-    let r_inv = Option::<Scalar>::from(r.invert())
+    let mut r_inv = Option::<Scalar>::from(r.invert())
         .ok_or_else(|| Error::Internal("zero blinding scalar".into()))?;
     let blinded = (h * r).to_affine();
+    // H(input) is a PIN verifier, and so is r with the point sent: wipe them now.
+    h.zeroize();
+    r.zeroize();
+    let result = ask_and_unblind(ks, &blinded, &r_inv);
+    r_inv.zeroize();
+    result
+}
+
+/// Sends the blinded point and turns the keystore's x-coordinate into x(k*H(input)).
+fn ask_and_unblind(
+    ks: &dyn Keystore,
+    blinded: &AffinePoint,
+    r_inv: &Scalar,
+) -> Result<Zeroizing<Vec<u8>>> {
     let sec1 = blinded.to_encoded_point(false).as_bytes().to_vec();
     let x = Zeroizing::new(ks.prf(sec1).map_err(keystore_error)?);
     if x.len() != 32 {
