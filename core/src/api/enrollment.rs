@@ -95,6 +95,13 @@ pub struct EnrollmentResult {
     pub batch: Option<BatchInfo>,
     /// The container registered (container links).
     pub container_serial: Option<String>,
+    /// Container links whose server adopts local tokens at the first synchronization
+    /// (`initially_add_tokens_to_container`): the local accounts it could adopt. When
+    /// not empty, the container is registered but not yet synchronized: ask the user
+    /// which to hand over, then call `sync_container_adopting` (an empty choice
+    /// declines).
+    #[uniffi(default = [])]
+    pub adoptable_account_ids: Vec<String>,
 }
 
 fn to_preview(p: Preview) -> EnrollmentPreview {
@@ -146,6 +153,10 @@ impl Authenticator {
             accounts: Self::accounts_by_id(e, &added.account_ids)?,
             warnings: added.warnings,
             batch: added.batch.map(to_batch),
+            adoptable_account_ids: match &added.container {
+                Some(serial) => e.adoptable_accounts(serial)?,
+                None => Vec::new(),
+            },
             container_serial: added.container,
         })
     }

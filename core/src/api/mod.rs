@@ -11,7 +11,9 @@ mod push;
 mod transfer;
 
 pub use accounts::{Account, Code};
-pub use container::{Container, ContainerPolicies, SyncResult};
+pub use container::{
+    Container, ContainerPolicies, ContainerSyncReport, ContainerTransfer, SyncResult,
+};
 pub use enrollment::{
     AccountPreview, BatchInfo, ContainerPreview, EnrollmentPreview, EnrollmentResult,
 };
@@ -80,6 +82,8 @@ impl Default for OpenOptions {
 pub struct Authenticator {
     engine: Mutex<Engine>,
     transport: Arc<dyn Transport>,
+    /// Serializes container network operations (see `container_gate`).
+    container_ops: Mutex<()>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -112,6 +116,7 @@ impl Authenticator {
             Ok(Arc::new(Self {
                 engine: Mutex::new(engine),
                 transport,
+                container_ops: Mutex::new(()),
             }))
         })
     }

@@ -628,6 +628,51 @@ mod tests {
     }
 
     #[test]
+    fn a_pushed_challenge_for_a_container_token_asks_for_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("v.db")).unwrap();
+        db.conn
+            .execute_batch(
+                "INSERT INTO containers (serial, server_url, tls_verify, phone_key, registered_at)
+                 VALUES ('SMPH1', 'https://pi.example/', 1, x'00', 0);
+                 INSERT INTO accounts (id, kind, issuer, name, algorithm, digits, period, secret, sort_order, created_at, container_serial)
+                 VALUES ('in', 'push', '', '', 'SHA256', 0, 0, x'00', 0, 0, 'SMPH1'),
+                        ('out', 'push', '', '', 'SHA256', 0, 0, x'00', 1, 0, NULL);",
+            )
+            .unwrap();
+        let requested = |db: &Db| -> bool {
+            db.conn
+                .query_row(
+                    "SELECT sync_requested FROM containers WHERE serial = 'SMPH1'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let challenge = |nonce: &str, account: &str, source: &str| ChallengeRow {
+            nonce: nonce.into(),
+            account_id: account.into(),
+            title: String::new(),
+            question: String::new(),
+            presence_options: vec![],
+            decline_reasons: vec![],
+            url: String::new(),
+            sslverify: "1".into(),
+            source: source.into(),
+            received_at: 0,
+            expires_at: 100,
+            state: "pending".into(),
+        };
+        db.insert_challenge(&challenge("N1", "out", "push"))
+            .unwrap();
+        assert!(!requested(&db), "a push for a token outside the container");
+        db.insert_challenge(&challenge("N2", "in", "poll")).unwrap();
+        assert!(!requested(&db), "a poll is not a push");
+        db.insert_challenge(&challenge("N3", "in", "push")).unwrap();
+        assert!(requested(&db), "a push for a container token");
+    }
+
+    #[test]
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("future.db");
