@@ -15,6 +15,9 @@
 //   while the screen is recorded, mirrored or shared (iOS has no FLAG_SECURE):
 //   https://developer.apple.com/documentation/uikit/uiscreen/iscaptured
 //   https://developer.apple.com/documentation/uikit/uiscreen/captureddidchangenotification
+// - ScenePhase (.inactive in the app switcher): the cover is presented above RootView's PrivacyCover,
+//   so it draws its own:
+//   https://developer.apple.com/documentation/swiftui/scenephase
 // - UIApplication.userDidTakeScreenshotNotification (after the fact: the user is told to delete it):
 //   https://developer.apple.com/documentation/uikit/uiapplication/userdidtakescreenshotnotification
 // - UIAlertController with text fields (SwiftUI on iOS 14 has no alert text fields):
@@ -149,14 +152,24 @@ private struct ContainerSection: View {
 }
 
 /// The transfer QR, full screen. Hidden while the screen is captured (recorded, mirrored,
-/// AirPlay); the app switcher snapshot is covered by `PrivacyCover` like every screen.
+/// AirPlay), and behind `PrivacyCover` while the scene is not active (app switcher snapshot).
 private struct TransferQRView: View {
     let shown: ShownTransfer
     let onDone: () -> Void
+    @Environment(\.scenePhase) private var scenePhase
     @State private var captured = UIScreen.main.isCaptured
     @State private var screenshotTaken = false
 
     var body: some View {
+        ZStack {
+            page
+            if scenePhase != .active {
+                PrivacyCover()
+            }
+        }
+    }
+
+    private var page: some View {
         NavigationView {
             ScrollView {
                 VStack(spacing: 16) {

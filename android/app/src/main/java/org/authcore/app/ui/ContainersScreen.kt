@@ -16,8 +16,8 @@
  * - DateUtils.getRelativeTimeSpanString, java.text.DateFormat (API 1/3, below minSdk 26):
  *   https://developer.android.com/reference/android/text/format/DateUtils
  *   https://developer.android.com/reference/java/text/DateFormat
- * - collectAsStateWithLifecycle:
- *   https://developer.android.com/develop/ui/compose/state#use-other-types-of-state-in-jetpack-compose
+ * - collectAsStateWithLifecycle (the banner's StateFlow):
+ *   https://developer.android.com/reference/kotlin/androidx/lifecycle/compose/collectAsStateWithLifecycle.composable
  */
 package org.authcore.app.ui
 
