@@ -1,4 +1,12 @@
 // Automatic container synchronization: asks the core to sync the containers that are due (after an unlock, back in the foreground unlocked, after a push), off the main thread, and keeps the failures for the Containers screen.
+
+/*
+ * Documents followed:
+ * - Main-safe calls, network work on Dispatchers.IO:
+ *   https://developer.android.com/kotlin/coroutines/coroutines-best-practices
+ * - StateFlow for state the UI shows, SharedFlow for one-off events:
+ *   https://developer.android.com/kotlin/flow/stateflow-and-sharedflow
+ */
 package org.authcore.app
 
 import android.util.Log
@@ -22,12 +30,6 @@ import java.util.concurrent.atomic.AtomicBoolean
  *
  * A request that arrives while a run is under way is not dropped: one more run follows
  * (the push that marked a container may have been stored after the running one read it).
- *
- * Documents:
- * - https://developer.android.com/kotlin/coroutines/coroutines-best-practices (inject
- *   dispatchers, main-safe suspend functions; network on Dispatchers.IO)
- * - https://developer.android.com/kotlin/flow/stateflow-and-sharedflow (StateFlow for state,
- *   SharedFlow for events)
  */
 object ContainerSync {
     private const val TAG = "ContainerSync"

@@ -856,7 +856,11 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** Asks the server for a transfer link ([passphrase]: optional, chosen by the user) and shows it. */
+    /**
+     * Asks the server for a transfer link ([passphrase]: optional, chosen by the user) and shows
+     * it. The server's PNG is decoded on the IO thread (BitmapFactory.decodeByteArray, null when
+     * it is not an image: https://developer.android.com/reference/android/graphics/BitmapFactory).
+     */
     fun requestTransfer(serial: String, passphrase: String?) {
         busy = true
         call(
