@@ -369,6 +369,8 @@ enum PushResponder {
             finish.end()
         }) { result in
             let (challenge, vaultLocked) = result
+            // A push for a container token asks for that container's sync (the core decides).
+            if !vaultLocked { model.syncDueContainers() }
             handle(action, challenge: challenge, vaultLocked: vaultLocked,
                    deviceUnlocked: deviceUnlocked, inForeground: inForeground, finish: finish)
         }

@@ -23,6 +23,7 @@
 // - UIAlertController with text fields (SwiftUI on iOS 14 has no alert text fields):
 //   https://developer.apple.com/documentation/uikit/uialertcontroller/addtextfield(configurationhandler:)
 import AuthenticatorCore
+import Combine
 import CoreImage
 import CoreImage.CIFilterBuiltins
 import SwiftUI

@@ -1014,6 +1014,8 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             PushNotifications.cancelSystemCopies(app, challenge)
             knownChallenges += challenge.id
             openPush(challenge.id)
+            // A push for a container token asks for that container's sync (the core decides).
+            if (lockState?.locked == false) ContainerSync.syncDue(app)
         }
     }
 }
