@@ -4,7 +4,7 @@
 
 use super::{guard, Authenticator};
 use crate::container::service::{
-    self as service, ContainerInfo, ContainerState, SyncOutcome, TransferOffer,
+    self as service, ContainerInfo, ContainerState, ContainerTransfer, SyncOutcome,
 };
 use crate::error::AuthenticatorError;
 
@@ -50,41 +50,6 @@ pub struct Container {
     /// could adopt. Ask the user, then call `sync_container_adopting`.
     #[uniffi(default = [])]
     pub adoptable_account_ids: Vec<String>,
-}
-
-/// A transfer link for the new phone (`request_container_transfer`).
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ContainerTransfer {
-    /// The `pia://container/...` link: show it as a QR code (full screen, no screenshots).
-    pub link: String,
-    /// The server's PNG of that QR code, checked here to decode to `link` exactly; when
-    /// absent, draw the QR code from `link`.
-    pub qr_png: Option<Vec<u8>>,
-    /// Unix second after which the server refuses the link.
-    pub expires_at: Option<i64>,
-    /// The new phone asks for the passphrase chosen here.
-    pub passphrase_protected: bool,
-}
-
-impl std::fmt::Debug for ContainerTransfer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContainerTransfer")
-            .field("link", &"<redacted>")
-            .field("expires_at", &self.expires_at)
-            .field("passphrase_protected", &self.passphrase_protected)
-            .finish()
-    }
-}
-
-impl From<TransferOffer> for ContainerTransfer {
-    fn from(t: TransferOffer) -> Self {
-        Self {
-            link: t.link,
-            qr_png: t.qr_png,
-            expires_at: t.expires_at,
-            passphrase_protected: t.passphrase_protected,
-        }
-    }
 }
 
 /// One container's automatic synchronization (`sync_due_containers`).
@@ -256,7 +221,6 @@ impl Authenticator {
         let _one_at_a_time = self.container_gate();
         let job = self.call(|e| e.prepare_container_transfer(&serial))?;
         guard(|| service::exchange_transfer(self.transport.as_ref(), &job, &protection))
-            .map(ContainerTransfer::from)
     }
 
     /// Unregisters a container on its server, then removes it and its accounts here.

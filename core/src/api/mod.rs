@@ -10,10 +10,9 @@ mod lock;
 mod push;
 mod transfer;
 
+pub use crate::container::service::ContainerTransfer;
 pub use accounts::{Account, Code};
-pub use container::{
-    Container, ContainerPolicies, ContainerSyncReport, ContainerTransfer, SyncResult,
-};
+pub use container::{Container, ContainerPolicies, ContainerSyncReport, SyncResult};
 pub use enrollment::{
     AccountPreview, BatchInfo, ContainerPreview, EnrollmentPreview, EnrollmentResult,
 };

@@ -754,7 +754,7 @@ impl Engine {
         &mut self,
         serial: &str,
         passphrase: Option<&str>,
-    ) -> Result<TransferOffer> {
+    ) -> Result<ContainerTransfer> {
         let protection = transfer_protection(passphrase)?;
         let job = self.prepare_container_transfer(serial)?;
         exchange_transfer(self.transport.as_ref(), &job, &protection)
@@ -767,23 +767,24 @@ pub(crate) struct TransferJob {
     key: ContainerKey,
 }
 
-/// A transfer link for the new phone.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TransferOffer {
-    /// The `pia://container/...` link, for the QR code.
+/// A transfer link for the new phone (`request_container_transfer`).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ContainerTransfer {
+    /// The `pia://container/...` link: show it as a QR code (full screen, no screenshots).
     pub link: String,
-    /// The server's PNG of the link's QR code, only when it decodes to `link` exactly.
+    /// The server's PNG of that QR code, checked here to decode to `link` exactly; when
+    /// absent, draw the QR code from `link`.
     pub qr_png: Option<Vec<u8>>,
     /// Unix second after which the server refuses the link (its `time` + `ttl`).
     pub expires_at: Option<i64>,
-    /// The new phone must type the passphrase chosen here.
+    /// The new phone asks for the passphrase chosen here.
     pub passphrase_protected: bool,
 }
 
-impl std::fmt::Debug for TransferOffer {
+impl std::fmt::Debug for ContainerTransfer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The link registers a phone: it is a secret while it lives.
-        f.debug_struct("TransferOffer")
+        f.debug_struct("ContainerTransfer")
             .field("link", &"<redacted>")
             .field("expires_at", &self.expires_at)
             .field("passphrase_protected", &self.passphrase_protected)
@@ -815,7 +816,7 @@ pub(crate) fn exchange_transfer(
     transport: &dyn Transport,
     job: &TransferJob,
     protection: &TransferProtection,
-) -> Result<TransferOffer> {
+) -> Result<ContainerTransfer> {
     let post = |req: &ContainerRequest| -> Result<HttpResponse> {
         Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
     };
@@ -829,7 +830,7 @@ pub(crate) fn exchange_transfer(
         .image_png
         .filter(|png| crate::qr_image::decode_qr(png).is_ok_and(|text| text == t.link));
     log::info!("container {}: transfer link issued", job.server.serial);
-    Ok(TransferOffer {
+    Ok(ContainerTransfer {
         expires_at: t.parsed.expires_at(),
         passphrase_protected: t.parsed.needs_passphrase(),
         link: t.link,

@@ -577,6 +577,24 @@ mod tests {
         assert!(upgraded.state().unwrap().is_some());
     }
 
+    /// A pending challenge row for `account` received via `source`.
+    fn challenge_row(nonce: &str, account: &str, source: &str) -> ChallengeRow {
+        ChallengeRow {
+            nonce: nonce.into(),
+            account_id: account.into(),
+            title: String::new(),
+            question: String::new(),
+            presence_options: vec![],
+            decline_reasons: vec![],
+            url: String::new(),
+            sslverify: "1".into(),
+            source: source.into(),
+            received_at: 0,
+            expires_at: 100,
+            state: "pending".into(),
+        }
+    }
+
     #[test]
     fn remembered_nonces_are_bounded_and_pending_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -588,22 +606,11 @@ mod tests {
             )
             .unwrap();
         for i in 0..6 {
-            let state = if i == 5 { "pending" } else { "approved" };
-            db.insert_challenge(&ChallengeRow {
-                nonce: format!("N{i}"),
-                account_id: "a".into(),
-                title: String::new(),
-                question: String::new(),
-                presence_options: vec![],
-                decline_reasons: vec![],
-                url: String::new(),
-                sslverify: "1".into(),
-                source: "push".into(),
-                received_at: i,
-                expires_at: 100 + i,
-                state: state.into(),
-            })
-            .unwrap();
+            let mut row = challenge_row(&format!("N{i}"), "a", "push");
+            row.state = if i == 5 { "pending" } else { "approved" }.into();
+            row.received_at = i;
+            row.expires_at = 100 + i;
+            db.insert_challenge(&row).unwrap();
         }
         db.prune_challenges(0, 3).unwrap();
         let left: Vec<String> = db
@@ -649,26 +656,14 @@ mod tests {
                 )
                 .unwrap()
         };
-        let challenge = |nonce: &str, account: &str, source: &str| ChallengeRow {
-            nonce: nonce.into(),
-            account_id: account.into(),
-            title: String::new(),
-            question: String::new(),
-            presence_options: vec![],
-            decline_reasons: vec![],
-            url: String::new(),
-            sslverify: "1".into(),
-            source: source.into(),
-            received_at: 0,
-            expires_at: 100,
-            state: "pending".into(),
-        };
-        db.insert_challenge(&challenge("N1", "out", "push"))
+        db.insert_challenge(&challenge_row("N1", "out", "push"))
             .unwrap();
         assert!(!requested(&db), "a push for a token outside the container");
-        db.insert_challenge(&challenge("N2", "in", "poll")).unwrap();
+        db.insert_challenge(&challenge_row("N2", "in", "poll"))
+            .unwrap();
         assert!(!requested(&db), "a poll is not a push");
-        db.insert_challenge(&challenge("N3", "in", "push")).unwrap();
+        db.insert_challenge(&challenge_row("N3", "in", "push"))
+            .unwrap();
         assert!(requested(&db), "a push for a container token");
     }
 
