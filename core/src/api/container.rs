@@ -125,14 +125,11 @@ impl Authenticator {
     ) -> Result<super::EnrollmentResult, AuthenticatorError> {
         let passphrase = crate::container::service::passphrase(passphrase);
         let pin = new_pin.map(zeroize::Zeroizing::new);
-        self.call(|e| {
-            let added = e.add_with(
-                &link,
-                pin.as_ref().map(|p| p.as_str()),
-                passphrase.as_ref().map(|p| p.as_str()),
-            )?;
-            Self::added(e, added)
-        })
+        self.add_in_steps(
+            &link,
+            pin.as_ref().map(|p| p.as_str()),
+            passphrase.as_ref().map(|p| p.as_str()),
+        )
     }
 
     /// Every registered container.
@@ -240,21 +237,26 @@ impl Authenticator {
 
     /// A synchronization in three steps: prepare (engine lock), exchange (network, no
     /// engine lock), apply (engine lock, one transaction).
-    fn sync_in_steps(
+    pub(super) fn sync_in_steps(
         &self,
         serial: &str,
         adopt: &[String],
     ) -> Result<SyncOutcome, AuthenticatorError> {
         let _one_at_a_time = self.container_gate();
         let job = self.call(|e| e.prepare_container_sync(serial, adopt))?;
-        let exchange = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            service::exchange_sync(self.transport.as_ref(), &job)
-        }))
-        .unwrap_or_else(|_| {
+        let exchange = Self::without_lock(|| service::exchange_sync(self.transport.as_ref(), &job));
+        self.call(|e| e.apply_container_sync(job, exchange))
+    }
+
+    /// Runs a network step outside the engine lock, a panic in it becoming an internal
+    /// error for the step that applies it (no panic crosses the FFI).
+    pub(super) fn without_lock<T>(
+        f: impl FnOnce() -> crate::error::Result<T>,
+    ) -> crate::error::Result<T> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
             Err(crate::error::Error::Internal(
                 "unexpected internal failure (panic caught)".into(),
             ))
-        });
-        self.call(|e| e.apply_container_sync(job, exchange))
+        })
     }
 }

@@ -159,53 +159,82 @@ impl Engine {
         Ok(json.as_deref().map(policies_from_json).unwrap_or_default())
     }
 
-    /// Registers the container of `link` (finalize with a new P-384 key), stores it
-    /// with its sealed key and policies in one transaction, then runs the first
-    /// synchronization. A failed first synchronization keeps the registration and is
-    /// reported as a warning (sync again).
-    pub(crate) fn register_container(
+    /// Registration step 1 (engine lock held): the checks that need no network (the
+    /// passphrase is there when the link asks one, the container is new, the PIN the
+    /// links' policies need), a new P-384 key and the signed finalize request.
+    pub(crate) fn prepare_registration(
         &mut self,
         vk: &Key256,
         link: ContainerLink,
         mut warnings: Vec<String>,
         passphrase: Option<&str>,
         new_pin: Option<&str>,
-    ) -> Result<crate::enroll::Added> {
+    ) -> Result<RegistrationJob> {
         if link.needs_passphrase() && passphrase.is_none_or(str::is_empty) {
             return Err(Error::Container(ContainerError::PassphraseRequired));
         }
-        let exists: bool = self.db.conn_ref().query_row(
-            "SELECT EXISTS(SELECT 1 FROM containers WHERE serial = ?1)",
-            [&link.serial],
-            |r| r.get(0),
-        )?;
-        if exists {
+        if self.container_exists(&link.serial)? {
             return Err(Error::AlreadyEnrolled);
         }
         let pin_min = self.check_pin_requirement(&[], new_pin, &mut warnings)?;
         let key = ContainerKey::generate();
-        let req = protocol::finalize_request(&link, &key, &DeviceInfo::default(), passphrase)?;
-        let resp = self.post(&req)?;
+        let request = protocol::finalize_request(&link, &key, &DeviceInfo::default(), passphrase)?;
+        Ok(RegistrationJob {
+            vk: vk.clone(),
+            link,
+            warnings,
+            new_pin: new_pin
+                .zip(pin_min)
+                .map(|(p, m)| (Zeroizing::new(p.to_string()), m)),
+            key,
+            request,
+        })
+    }
+
+    fn container_exists(&self, serial: &str) -> Result<bool> {
+        Ok(self.db.conn_ref().query_row(
+            "SELECT EXISTS(SELECT 1 FROM containers WHERE serial = ?1)",
+            [serial],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Registration step 3 (engine lock held): reads the finalize answer and stores the
+    /// container (its sealed key, server, policies, and the first PIN when the link
+    /// needed one) in one transaction. The first synchronization comes next, unless an
+    /// initial-transfer offer waits for the user.
+    pub(crate) fn finish_registration(
+        &mut self,
+        job: RegistrationJob,
+        answer: Result<HttpResponse>,
+    ) -> Result<PendingRegistration> {
+        let resp = answer?;
         let policies = match protocol::parse_finalize_answer(resp.status, &resp.body) {
             Ok(p) => p,
             Err(Error::Container(ContainerError::SignatureRejected)) => {
                 let now = self.clock.now_unix_seconds();
                 return Err(Error::ContainerLinkRejected(
-                    protocol::classify_finalize_rejection(&link, now),
+                    protocol::classify_finalize_rejection(&job.link, now),
                 ));
             }
             Err(e) => return Err(e),
         };
+        // Two registrations of one link raced: the second finalize was refused above,
+        // but check again before storing.
+        if self.container_exists(&job.link.serial)? {
+            return Err(Error::AlreadyEnrolled);
+        }
         let now = self.clock.now_unix_seconds();
-        let der = key.to_pkcs8_der()?;
-        let sealed = crypto::seal(vk, &vault::container_key_aad(&link.serial), &der)?;
+        let der = job.key.to_pkcs8_der()?;
+        let sealed = crypto::seal(&job.vk, &vault::container_key_aad(&job.link.serial), &der)?;
         let (serial, url, tls) = (
-            link.serial.clone(),
-            link.server_url.clone(),
-            link.tls_verify,
+            job.link.serial.clone(),
+            job.link.server_url.clone(),
+            job.link.tls_verify,
         );
         let pj = policies_json(&policies);
-        self.store_accounts(vk, Vec::new(), new_pin.zip(pin_min), move |tx| {
+        let pin = job.new_pin.as_ref().map(|(p, m)| (p.as_str(), *m));
+        self.store_accounts(&job.vk, Vec::new(), pin, move |tx| {
             tx.execute(
                 "INSERT INTO containers (serial, server_url, tls_verify, phone_key, policies, state, registered_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'registered', ?6)",
@@ -213,35 +242,15 @@ impl Engine {
             )?;
             Ok(())
         })?;
-        log::info!("container {} registered", link.serial);
+        log::info!("container {} registered", job.link.serial);
         // With `initially_add_tokens_to_container` on, the first synchronization hands
         // every reported local account to the server: the user chooses first
         // (`sync_container_adopting`), so the first sync waits for that answer.
-        if !self.adoptable_accounts(&link.serial)?.is_empty() {
-            return Ok(crate::enroll::Added {
-                account_ids: Vec::new(),
-                warnings,
-                batch: None,
-                container: Some(link.serial),
-            });
-        }
-        let account_ids = match self.sync_container(&link.serial) {
-            Ok(out) => {
-                warnings.extend(out.warnings);
-                out.added
-            }
-            Err(e) => {
-                warnings.push(format!(
-                    "the container is registered, but its first synchronization failed ({e}); synchronize it again"
-                ));
-                Vec::new()
-            }
-        };
-        Ok(crate::enroll::Added {
-            account_ids,
-            warnings,
-            batch: None,
-            container: Some(link.serial),
+        let offer_open = !self.adoptable_accounts(&job.link.serial)?.is_empty();
+        Ok(PendingRegistration {
+            serial: job.link.serial.clone(),
+            warnings: job.warnings,
+            offer_open,
         })
     }
 
@@ -298,16 +307,6 @@ impl Engine {
             .filter(|a| tokentype(a.kind).is_some())
             .map(|a| a.id)
             .collect())
-    }
-
-    /// Synchronizes `serial` now, all under the caller's engine borrow (registration,
-    /// tests). The facade instead runs the three steps with the network step outside the
-    /// engine lock: [`Engine::prepare_container_sync`], [`exchange_sync`],
-    /// [`Engine::apply_container_sync`].
-    pub fn sync_container(&mut self, serial: &str) -> Result<SyncOutcome> {
-        let job = self.prepare_container_sync(serial, &[])?;
-        let exchange = exchange_sync(self.transport.as_ref(), &job);
-        self.apply_container_sync(job, exchange)
     }
 
     /// Step 1 of a synchronization (engine lock held): the container's server and opened
@@ -747,18 +746,6 @@ impl Engine {
             key,
         })
     }
-
-    /// A transfer link for `serial` (all steps under the caller's borrow; the facade
-    /// runs the network step without the engine lock).
-    pub fn request_container_transfer(
-        &mut self,
-        serial: &str,
-        passphrase: Option<&str>,
-    ) -> Result<ContainerTransfer> {
-        let protection = transfer_protection(passphrase)?;
-        let job = self.prepare_container_transfer(serial)?;
-        exchange_transfer(self.transport.as_ref(), &job, &protection)
-    }
 }
 
 /// What a transfer request takes from the vault (the opened key is wiped on drop).
@@ -855,6 +842,73 @@ pub const AUTO_SYNC_RETRY_SECS: i64 = 300;
 pub const TRANSFER_PASSPHRASE_PROMPT: &str = "Passphrase chosen on the old phone for this transfer";
 /// Shortest transfer passphrase accepted.
 pub const MIN_TRANSFER_PASSPHRASE_CHARS: usize = 4;
+
+/// What registration step 1 prepared: the key (wiped on drop), the signed finalize
+/// request, and what step 3 stores.
+pub(crate) struct RegistrationJob {
+    vk: Key256,
+    link: ContainerLink,
+    warnings: Vec<String>,
+    new_pin: Option<(Zeroizing<String>, u8)>,
+    key: ContainerKey,
+    request: ContainerRequest,
+}
+
+/// A registration stored, before its first synchronization.
+pub(crate) struct PendingRegistration {
+    serial: String,
+    warnings: Vec<String>,
+    offer_open: bool,
+}
+
+impl PendingRegistration {
+    /// The container registered.
+    pub(crate) fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The first synchronization runs now (no initial-transfer offer waits).
+    pub(crate) fn needs_first_sync(&self) -> bool {
+        !self.offer_open
+    }
+
+    /// The enrollment result, with the first synchronization's outcome when it ran (a
+    /// failure keeps the registration and becomes a warning).
+    pub(crate) fn into_added<E: std::fmt::Display>(
+        self,
+        first_sync: Option<std::result::Result<SyncOutcome, E>>,
+    ) -> crate::enroll::Added {
+        let mut warnings = self.warnings;
+        let account_ids = match first_sync {
+            Some(Ok(out)) => {
+                warnings.extend(out.warnings);
+                out.added
+            }
+            Some(Err(e)) => {
+                warnings.push(format!(
+                    "the container is registered, but its first synchronization failed ({e}); synchronize it again"
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        crate::enroll::Added {
+            account_ids,
+            warnings,
+            batch: None,
+            container: Some(self.serial),
+        }
+    }
+}
+
+/// Registration step 2 (network, no engine lock): the finalize request.
+pub(crate) fn exchange_finalize(
+    transport: &dyn Transport,
+    job: &RegistrationJob,
+) -> Result<HttpResponse> {
+    let req = &job.request;
+    Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+}
 
 /// What a synchronization took from the vault in its first step (the opened container
 /// key and the vault key are wiped on drop; `Debug` is not derived).
