@@ -207,6 +207,31 @@ pub fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<()> {
         ctx.auth.add(String::clone(&link))?
     };
 
+    // A container whose server adopts local tokens at the first synchronization waits
+    // for the user's choice (registered, not yet synchronized).
+    let mut result = result;
+    if let (Some(serial), false) = (
+        result.container_serial.clone(),
+        result.adoptable_account_ids.is_empty(),
+    ) {
+        let offer = result.adoptable_account_ids.clone();
+        if let Some(sync) = crate::container::answer_offer(
+            &ctx.auth,
+            &serial,
+            &offer,
+            args.adopt.as_deref(),
+            args.json,
+        )? {
+            result.accounts = ctx
+                .auth
+                .list_accounts()?
+                .into_iter()
+                .filter(|a| sync.added.contains(&a.id) || sync.updated.contains(&a.id))
+                .collect();
+            result.warnings.extend(sync.warnings);
+            result.adoptable_account_ids = Vec::new();
+        }
+    }
     if args.json {
         print_json(&EnrollmentJson::from(&result))?;
     } else {

@@ -190,6 +190,12 @@ pub struct AddArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// Container links whose server adopts local tokens at the first synchronization
+    /// (`initially_add_tokens_to_container`): `all`, `none`, or account ids separated
+    /// by commas. Without it a terminal is asked; a script leaves the offer open
+    /// (`container sync CONTAINER --adopt ...` answers it).
+    #[arg(long, value_name = "all|none|IDS")]
+    pub adopt: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +221,38 @@ enum ContainerAction {
         /// Container serial (SMPH...).
         container: Option<String>,
         /// Print JSON: {"added":[ids],"updated":[ids],"removed":[ids]}.
+        #[arg(long)]
+        json: bool,
+        /// Answers an open initial-transfer offer: `all`, `none`, or account ids
+        /// separated by commas (needs CONTAINER).
+        #[arg(long, value_name = "all|none|IDS", requires = "container")]
+        adopt: Option<String>,
+    },
+    /// Asks the server for a link that moves a container to a new phone; prints the
+    /// link and writes its QR code.
+    Transfer {
+        /// Container serial.
+        container: String,
+        /// Protect the link with a passphrase you choose (asked twice on a terminal,
+        /// else one stdin line after the PIN line); the new phone must type it.
+        #[arg(long)]
+        passphrase: bool,
+        /// Write the QR code as a PNG.
+        #[arg(long, value_name = "QR.png")]
+        out: Option<PathBuf>,
+        /// Overwrite the --out file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON: {"link":"pia://container/...","expires_at":...,"passphrase_protected":...,"qr":PATH|null}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows or sets how old the last synchronization may be before an unlock
+    /// synchronizes a container again (seconds; 0: only on demand and after pushes).
+    SyncInterval {
+        /// New interval in seconds (at most 604800).
+        seconds: Option<u64>,
+        /// Print JSON: {"seconds":N}.
         #[arg(long)]
         json: bool,
     },
@@ -349,8 +387,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => transfer::export(&ctx, format, &out, json, force),
         Command::Container { action } => match action {
             ContainerAction::List { json } => container::list(&ctx, json),
-            ContainerAction::Sync { container, json } => {
-                container::sync(&ctx, container.as_deref(), json)
+            ContainerAction::Sync {
+                container,
+                json,
+                adopt,
+            } => container::sync(&ctx, container.as_deref(), json, adopt.as_deref()),
+            ContainerAction::Transfer {
+                container,
+                passphrase,
+                out,
+                force,
+                json,
+            } => container::transfer(&ctx, &container, passphrase, out.as_deref(), force, json),
+            ContainerAction::SyncInterval { seconds, json } => {
+                container::sync_interval(&ctx, seconds, json)
             }
             ContainerAction::Remove { container, yes } => container::remove(&ctx, &container, yes),
         },

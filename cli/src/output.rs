@@ -213,6 +213,8 @@ pub struct EnrollmentJson {
     warnings: Vec<String>,
     batch: Option<BatchJson>,
     container: Option<String>,
+    /// An open initial-transfer offer (the container is not synchronized yet).
+    adoptable_account_ids: Vec<String>,
 }
 
 impl From<&EnrollmentResult> for EnrollmentJson {
@@ -226,6 +228,7 @@ impl From<&EnrollmentResult> for EnrollmentJson {
                 batch_id: b.batch_id,
             }),
             container: r.container_serial.as_deref().map(sanitize),
+            adoptable_account_ids: r.adoptable_account_ids.clone(),
         }
     }
 }

@@ -102,8 +102,21 @@ fn retry_token_updates(auth: &Authenticator) {
 }
 
 /// Makes sure the vault is unlocked, asking for the PIN when it is locked: up to three
-/// hidden prompts on a terminal, one line of stdin otherwise.
+/// hidden prompts on a terminal, one line of stdin otherwise. Then, once per run, the
+/// container synchronizations that are due (set `AUTHENTICATOR_NO_AUTO_SYNC=1` to
+/// leave them out).
 pub fn ensure_unlocked(auth: &Authenticator) -> anyhow::Result<()> {
+    ensure_unlocked_without_sync(auth)?;
+    static SYNCED: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("AUTHENTICATOR_NO_AUTO_SYNC").is_none() {
+        SYNCED.call_once(|| crate::container::sync_due(auth));
+    }
+    Ok(())
+}
+
+/// [`ensure_unlocked`] without the automatic container synchronization (for
+/// `container sync`, which synchronizes anyway and reports what changed).
+pub fn ensure_unlocked_without_sync(auth: &Authenticator) -> anyhow::Result<()> {
     let state = auth.lock_state()?;
     if state.wiped {
         return Err(AuthenticatorError::Wiped.into());

@@ -176,7 +176,7 @@ struct ExportJson {
 }
 
 /// Writes `data` to a new file (or over one with `force`), readable by the user alone.
-fn write_private(path: &Path, data: &[u8], force: bool) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, data: &[u8], force: bool) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if force {

@@ -103,6 +103,9 @@ pub struct Engine {
     pub(crate) phone_key_bits: usize,
     /// HTTP for the push protocol.
     pub(crate) transport: Arc<dyn crate::push::transport::Transport>,
+    /// Unix second of each container's last failed automatic synchronization (backs
+    /// the next automatic attempt off; in memory: a restart may retry at once).
+    pub(crate) auto_sync_failures: std::collections::HashMap<String, i64>,
     /// Challenges whose answer is being sent (claimed under the engine lock before the
     /// network call): one answer in flight per challenge.
     pub(crate) answers_in_flight: std::collections::HashSet<String>,
@@ -145,6 +148,7 @@ impl Engine {
             push_links_seen: std::collections::HashMap::new(),
             phone_key_bits: crate::push::protocol::PHONE_KEY_BITS,
             transport,
+            auto_sync_failures: std::collections::HashMap::new(),
             answers_in_flight: std::collections::HashSet::new(),
         };
         match engine.db.state()? {

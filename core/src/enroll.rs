@@ -66,6 +66,14 @@ pub struct Added {
     pub container: Option<String>,
 }
 
+/// Where [`Engine::prepare_add`] stopped.
+pub(crate) enum AddStep {
+    /// Stored.
+    Done(Added),
+    /// A container registration, ready for its finalize request.
+    Register(Box<crate::container::service::RegistrationJob>),
+}
+
 /// A fresh random account id (16 hex characters).
 pub fn new_account_id() -> Result<String> {
     Ok(data_encoding::HEXLOWER.encode(&crypto::random_vec(8)?))
@@ -297,21 +305,19 @@ impl Engine {
         }
     }
 
-    /// Stores what `link` describes. `new_pin` sets the first PIN in the same
-    /// transaction when the link requires one and none is set.
-    pub fn add(&mut self, link: &str, new_pin: Option<&str>) -> Result<Added> {
-        self.add_with(link, new_pin, None)
-    }
-
-    /// Like [`Engine::add`], with the passphrase a container link asks for (ignored by
-    /// other links). A container link with a prompt and no passphrase is refused with
-    /// `PassphraseRequired` before anything is sent.
-    pub fn add_with(
+    /// Stores what `link` describes, up to the network step of a container
+    /// registration: OTP and push links are stored (`Done`); a container link comes back
+    /// checked and signed, for the facade to finalize (`Register`). `new_pin` sets the
+    /// first PIN in the same transaction when the link requires one and none is set;
+    /// `passphrase` is the one a container link asks for (ignored by other links; a
+    /// container link with a prompt and none is refused with `PassphraseRequired` before
+    /// anything is sent).
+    pub(crate) fn prepare_add(
         &mut self,
         link: &str,
         new_pin: Option<&str>,
         passphrase: Option<&str>,
-    ) -> Result<Added> {
+    ) -> Result<AddStep> {
         let vk = self.require_unlocked()?;
         match links::parse_link(link)? {
             ParsedLink::Otp {
@@ -346,20 +352,22 @@ impl Engine {
                     .collect::<Result<Vec<_>>>()?;
                 let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
                 self.store_accounts(&vk, rows, new_pin.zip(pin_min), |_| Ok(()))?;
-                Ok(Added {
+                Ok(AddStep::Done(Added {
                     account_ids: ids,
                     warnings,
                     batch,
                     container: None,
-                })
+                }))
             }
             ParsedLink::Push {
                 enrollment,
                 warnings,
-            } => self.enroll_push(&vk, enrollment, warnings, new_pin),
-            ParsedLink::Container { link, warnings } => {
-                self.register_container(&vk, link, warnings, passphrase, new_pin)
-            }
+            } => self
+                .enroll_push(&vk, enrollment, warnings, new_pin)
+                .map(AddStep::Done),
+            ParsedLink::Container { link, warnings } => self
+                .prepare_registration(&vk, link, warnings, passphrase, new_pin)
+                .map(|job| AddStep::Register(Box::new(job))),
         }
     }
 

@@ -218,5 +218,18 @@ pub fn container_answer(status: u16, body: &str) -> Result<()> {
     ] {
         let _ = parse_answer(status, body, op);
     }
+    // The readers built on the envelope: finalize policies, the challenge, the transfer
+    // link (with its QR image data URI) and the terminate answer.
+    let _ = crate::container::protocol::parse_finalize_answer(status, body);
+    let _ = crate::container::protocol::parse_challenge_answer(status, body);
+    if let Ok(t) = crate::container::protocol::parse_rollover_answer(status, body, "SMPH0000D060") {
+        if t.link.is_empty() || t.parsed.serial != "SMPH0000D060" {
+            return Err(AuthenticatorError::Internal {
+                reason: "a transfer link that is empty or for another container was accepted"
+                    .into(),
+            });
+        }
+    }
+    let _ = crate::container::protocol::parse_terminate_answer(status, body);
     Ok(())
 }

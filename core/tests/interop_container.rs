@@ -3,7 +3,9 @@
 //! without a passphrase, with an admin-defined one and with the user-store password;
 //! synced HOTP/TOTP codes that log in with /validate/check; a token removed on the
 //! server and gone after the next sync; the client policies refusing deletion and
-//! unregistering; unregistering.
+//! unregistering; unregistering; transfers started by an admin and by the old phone
+//! (with a passphrase, the server's QR image checked); the initial-transfer offer; the
+//! automatic synchronization once per interval.
 //!
 //! The container policy `privacyIDEA_server_url` is set here (and removed on drop).
 //! Skips loudly when no server answers, unless PI_REQUIRED=1 (CI sets it).
@@ -338,4 +340,217 @@ fn an_admin_transfer_moves_the_container_and_the_old_phone_reports_it() {
     assert!(e.a.list_accounts().unwrap().is_empty());
     new_phone.unregister_container(c.clone()).unwrap();
     e.pi.delete_container(&c);
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn the_old_phone_starts_a_transfer_and_the_new_phone_takes_over() {
+    let _g = exclusive();
+    let Some(e) = env() else { return };
+    let _p = server_url_policy(&e.pi);
+    let (c, hotp, totp) = container_with_tokens(&e.pi);
+    e.a.add(e.pi.container_register_link(&c, &[])).unwrap();
+    // The server refuses a transfer its container policies do not allow.
+    assert!(matches!(
+        e.a.request_container_transfer(c.clone(), None),
+        Err(AuthenticatorError::PolicyRefused { .. })
+    ));
+    let _rollover = e.pi.policy(
+        "interop-container-rollover",
+        "container",
+        "container_client_rollover",
+    );
+    // A too short passphrase is refused before anything is sent.
+    assert!(matches!(
+        e.a.request_container_transfer(c.clone(), Some("12".into())),
+        Err(AuthenticatorError::InvalidArgument { .. })
+    ));
+    let t =
+        e.a.request_container_transfer(c.clone(), Some("2468".into()))
+            .unwrap();
+    assert!(t.link.starts_with("pia://container/"), "a container link");
+    assert!(t.passphrase_protected);
+    assert!(t.expires_at.unwrap() > now_unix(), "not expired");
+    let png = t
+        .qr_png
+        .clone()
+        .expect("the server's QR image shows the link");
+    assert_eq!(
+        authenticator_core::decode_qr_image(png).unwrap(),
+        t.link,
+        "the image passed on decodes to the link"
+    );
+    // Until the new phone registers, the old one keeps working.
+    e.a.sync_container(c.clone()).unwrap();
+    codes_log_in(&e, &hotp, &totp);
+
+    let (_f2, new_phone) = phone();
+    let cp = new_phone
+        .preview(t.link.clone())
+        .unwrap()
+        .container
+        .unwrap();
+    assert!(cp.needs_passphrase);
+    assert!(matches!(
+        new_phone.add(t.link.clone()),
+        Err(AuthenticatorError::PassphraseRequired)
+    ));
+    let r = new_phone
+        .add_container(t.link.clone(), Some("2468".into()), None)
+        .unwrap();
+    assert_eq!(r.accounts.len(), 2, "{:?}", r.warnings);
+    let new_env = Env {
+        pi: PiServer::from_env().unwrap(),
+        _f: Fixture::new(),
+        a: new_phone.clone(),
+    };
+    codes_log_in_at(&new_env, &hotp, &totp, 1);
+    // The old phone: refused persistently, marked transferred, accounts kept.
+    assert!(matches!(
+        e.a.sync_container(c.clone()),
+        Err(AuthenticatorError::ContainerTransferred)
+    ));
+    let list = e.a.list_containers().unwrap();
+    assert_eq!(list[0].state, ContainerState::Transferred);
+    assert!(matches!(
+        e.a.request_container_transfer(c.clone(), None),
+        Err(AuthenticatorError::ContainerTransferred)
+    ));
+    assert_eq!(e.a.unregister_container(c.clone()).unwrap().len(), 2);
+    new_phone.unregister_container(c.clone()).unwrap();
+    e.pi.delete_container(&c);
+}
+
+#[test]
+fn the_initial_transfer_offer_hands_over_only_what_the_user_chose() {
+    let _g = exclusive();
+    let Some(e) = env() else { return };
+    let _p = server_url_policy(&e.pi);
+    let _adopt = e.pi.policy(
+        "interop-container-initial",
+        "container",
+        "initially_add_tokens_to_container",
+    );
+    // Two legacy tokens enrolled on this phone from privacyIDEA links (they carry serial=).
+    let (kept, kept_link) = e.pi.init_otp("hotp", USER, "hp");
+    let (left, left_link) = e.pi.init_otp("totp", USER, "tp");
+    e.a.add(kept_link).unwrap();
+    e.a.add(left_link).unwrap();
+    let kept_id = id_of(&e.a, &kept).expect("the legacy link carries its serial");
+    let left_id = id_of(&e.a, &left).unwrap();
+    let c = e.pi.init_container(USER);
+    let r = e.a.add(e.pi.container_register_link(&c, &[])).unwrap();
+    assert_eq!(r.container_serial.as_deref(), Some(c.as_str()));
+    let mut offer = r.adoptable_account_ids.clone();
+    offer.sort();
+    let mut both = vec![kept_id.clone(), left_id.clone()];
+    both.sort();
+    assert_eq!(offer, both, "both legacy accounts are offered");
+    let listed = e.a.list_containers().unwrap();
+    assert_eq!(
+        listed[0].last_sync_at, None,
+        "the first sync waits for the answer"
+    );
+    assert_eq!(listed[0].adoptable_account_ids.len(), 2);
+    // Not due automatically while the offer is open.
+    assert!(e.a.sync_due_containers().unwrap().is_empty());
+    let s =
+        e.a.sync_container_adopting(c.clone(), vec![kept_id.clone()])
+            .unwrap();
+    assert_eq!(s.updated, vec![kept_id.clone()], "{s:?}");
+    assert!(s.added.is_empty() && s.removed.is_empty(), "{s:?}");
+    let on_server: Vec<String> = e.pi.container(&c)["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["serial"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(on_server, vec![kept.clone()], "only the chosen token moved");
+    let accounts = e.a.list_accounts().unwrap();
+    let by_id = |id: &str| accounts.iter().find(|a| a.id == id).unwrap().clone();
+    assert_eq!(
+        by_id(&kept_id).container_serial.as_deref(),
+        Some(c.as_str())
+    );
+    assert_eq!(by_id(&left_id).container_serial, None);
+    // Its secret stayed valid (adopted by `update`, not renewed).
+    let code = e.a.code(kept_id.clone()).unwrap();
+    assert!(accepted(&e.pi, &format!("hp{}", code.code.expose())));
+    assert!(e.a.list_containers().unwrap()[0]
+        .adoptable_account_ids
+        .is_empty());
+    e.a.unregister_container(c.clone()).unwrap();
+    e.pi.delete_container(&c);
+}
+
+#[test]
+fn an_unlock_synchronizes_a_container_once_per_interval() {
+    let _g = exclusive();
+    let Some(pi) = PiServer::from_env() else {
+        return;
+    };
+    pi.delete_tokens_of(USER);
+    let _p = server_url_policy(&pi);
+    let f = Fixture::new();
+    let clock = TestClock::new(now_unix());
+    let a = Authenticator::open_with(
+        &f.path,
+        f.keystore.clone(),
+        OpenOptions {
+            kdf: fast_kdf(),
+            clock: clock.clone(),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let (c, hotp, _totp) = container_with_tokens(&pi);
+    a.add(pi.container_register_link(&c, &[])).unwrap();
+    assert_eq!(
+        a.container_sync_interval().unwrap(),
+        3600,
+        "default: an hour"
+    );
+    assert!(
+        a.sync_due_containers().unwrap().is_empty(),
+        "just synchronized at registration"
+    );
+    // The server removes a token; an hour later an unlock picks it up.
+    pi.container_remove(&c, &hotp);
+    clock.advance(3599);
+    assert!(a.sync_due_containers().unwrap().is_empty());
+    clock.advance(2);
+    let reports = a.sync_due_containers().unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].serial, c);
+    let res = reports[0].result.clone().expect("synchronized");
+    assert_eq!(res.removed.len(), 1, "{res:?}");
+    assert!(id_of(&a, &hotp).is_none());
+    // Turned off: an old sync no longer makes it due.
+    a.set_container_sync_interval(0).unwrap();
+    clock.advance(10 * 86_400);
+    assert!(a.sync_due_containers().unwrap().is_empty());
+    // A push for one of its tokens asks for a sync (the trigger that sets this is
+    // unit-tested in vault::tests): due even with the interval off, cleared by it.
+    rusqlite::Connection::open(&f.path)
+        .unwrap()
+        .execute("UPDATE containers SET sync_requested = 1", [])
+        .unwrap();
+    assert!(a.list_containers().unwrap()[0].sync_requested);
+    let reports = a.sync_due_containers().unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].error.is_none(), "{:?}", reports[0].error);
+    assert!(!a.list_containers().unwrap()[0].sync_requested);
+    assert!(a.sync_due_containers().unwrap().is_empty());
+    assert!(matches!(
+        a.set_container_sync_interval(8 * 86_400),
+        Err(AuthenticatorError::InvalidArgument { .. })
+    ));
+    a.unregister_container(c.clone()).unwrap();
+    pi.delete_container(&c);
 }

@@ -4,7 +4,7 @@
 use super::accounts::Account;
 use super::{guard, Authenticator};
 use crate::engine::Engine;
-use crate::enroll::{Added, Preview};
+use crate::enroll::{AddStep, Added, Preview};
 use crate::error::{AuthenticatorError, Error};
 use crate::otp::{AccountKind, Algorithm};
 
@@ -95,6 +95,13 @@ pub struct EnrollmentResult {
     pub batch: Option<BatchInfo>,
     /// The container registered (container links).
     pub container_serial: Option<String>,
+    /// Container links whose server adopts local tokens at the first synchronization
+    /// (`initially_add_tokens_to_container`): the local accounts it could adopt. When
+    /// not empty, the container is registered but not yet synchronized: ask the user
+    /// which to hand over, then call `sync_container_adopting` (an empty choice
+    /// declines).
+    #[uniffi(default = [])]
+    pub adoptable_account_ids: Vec<String>,
 }
 
 fn to_preview(p: Preview) -> EnrollmentPreview {
@@ -141,11 +148,38 @@ fn to_batch(b: crate::links::Batch) -> BatchInfo {
 }
 
 impl Authenticator {
+    /// Every `add*` call: OTP and push links are stored under the engine lock; a
+    /// container registration runs its finalize request and its first synchronization
+    /// with the network outside the engine lock.
+    pub(super) fn add_in_steps(
+        &self,
+        link: &str,
+        new_pin: Option<&str>,
+        passphrase: Option<&str>,
+    ) -> Result<EnrollmentResult, AuthenticatorError> {
+        let job = match self.call(|e| e.prepare_add(link, new_pin, passphrase))? {
+            AddStep::Done(added) => return self.call(|e| Self::added(e, added)),
+            AddStep::Register(job) => job,
+        };
+        let answer = Self::without_lock(|| {
+            crate::container::service::exchange_finalize(self.transport.as_ref(), &job)
+        });
+        let pending = self.call(|e| e.finish_registration(*job, answer))?;
+        let first_sync = pending
+            .needs_first_sync()
+            .then(|| self.sync_in_steps(pending.serial(), &[]));
+        self.call(|e| Self::added(e, pending.into_added(first_sync)))
+    }
+
     pub(super) fn added(e: &Engine, added: Added) -> Result<EnrollmentResult, Error> {
         Ok(EnrollmentResult {
             accounts: Self::accounts_by_id(e, &added.account_ids)?,
             warnings: added.warnings,
             batch: added.batch.map(to_batch),
+            adoptable_account_ids: match &added.container {
+                Some(serial) => e.adoptable_accounts(serial)?,
+                None => Vec::new(),
+            },
             container_serial: added.container,
         })
     }
@@ -161,10 +195,7 @@ impl Authenticator {
     /// Stores the account(s) of `link`. Push links register with the server (network,
     /// RSA key generation: call off the main thread).
     pub fn add(&self, link: String) -> Result<EnrollmentResult, AuthenticatorError> {
-        self.call(|e| {
-            let added = e.add(&link, None)?;
-            Self::added(e, added)
-        })
+        self.add_in_steps(&link, None, None)
     }
 
     /// Like `add`, setting the first PIN in the same transaction (when the link
@@ -175,10 +206,7 @@ impl Authenticator {
         new_pin: String,
     ) -> Result<EnrollmentResult, AuthenticatorError> {
         let pin = zeroize::Zeroizing::new(new_pin);
-        self.call(|e| {
-            let added = e.add(&link, Some(pin.as_str()))?;
-            Self::added(e, added)
-        })
+        self.add_in_steps(&link, Some(pin.as_str()), None)
     }
 
     /// `preview` of the QR code in a PNG or JPEG image.

@@ -10,8 +10,9 @@ mod lock;
 mod push;
 mod transfer;
 
+pub use crate::container::service::ContainerTransfer;
 pub use accounts::{Account, Code};
-pub use container::{Container, ContainerPolicies, SyncResult};
+pub use container::{Container, ContainerPolicies, ContainerSyncReport, SyncResult};
 pub use enrollment::{
     AccountPreview, BatchInfo, ContainerPreview, EnrollmentPreview, EnrollmentResult,
 };
@@ -80,6 +81,8 @@ impl Default for OpenOptions {
 pub struct Authenticator {
     engine: Mutex<Engine>,
     transport: Arc<dyn Transport>,
+    /// Serializes container network operations (see `container_gate`).
+    container_ops: Mutex<()>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -112,6 +115,7 @@ impl Authenticator {
             Ok(Arc::new(Self {
                 engine: Mutex::new(engine),
                 transport,
+                container_ops: Mutex::new(()),
             }))
         })
     }

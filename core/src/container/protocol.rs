@@ -1419,6 +1419,9 @@ pub struct TransferLink {
     pub link: String,
     /// The same link parsed (checked to be for this container).
     pub parsed: ContainerLink,
+    /// The server's QR image of the link (`container_url.img`, a PNG data URI), decoded
+    /// from base64 but not yet checked to show `link` (the service does).
+    pub image_png: Option<Vec<u8>>,
 }
 
 /// Reads the rollover answer: the transfer link for the new phone.
@@ -1437,9 +1440,15 @@ pub fn parse_rollover_answer(
     if parsed.serial != expected_serial {
         return Err(invalid_answer("container_url", "is for another container"));
     }
+    let image_png = value
+        .pointer("/container_url/img")
+        .and_then(Value::as_str)
+        .and_then(|uri| uri.strip_prefix("data:image/png;base64,"))
+        .and_then(|b64| data_encoding::BASE64.decode(b64.trim().as_bytes()).ok());
     Ok(TransferLink {
         link: link.to_string(),
         parsed,
+        image_png,
     })
 }
 

@@ -683,7 +683,19 @@ fn observed_rollover_signed_string_request_and_answer() {
     let t = parse_rollover_answer(200, &body, "SMPH0000D060").unwrap();
     assert_eq!(t.link, TRANSFER_QR);
     assert_eq!(t.parsed.nonce, "e9e8dc3c704018def4a98d47494914ccbe591422");
+    assert_eq!(
+        t.image_png.as_deref(),
+        Some(&[0u8, 0, 0][..]),
+        "the data URI decoded"
+    );
     assert!(parse_rollover_answer(200, &body, "SMPH0001CE36").is_err());
+    let no_image = body.replace("data:image/png;base64,AAAA", "https://example.org/qr.png");
+    assert_eq!(
+        parse_rollover_answer(200, &no_image, "SMPH0000D060")
+            .unwrap()
+            .image_png,
+        None
+    );
 }
 
 #[test]

@@ -5,14 +5,14 @@
 
 use super::protocol::{
     self, ClientPolicies, ContainerError, ContainerKey, ContainerLink, ContainerRequest,
-    ContainerServer, DeviceInfo, Operation, ReportedToken, SyncKey,
+    ContainerServer, DeviceInfo, Operation, ReportedToken, SyncAnswer, SyncKey, TransferProtection,
 };
 use crate::crypto::{self, Key256};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::links::{self, ParsedLink};
 use crate::otp::AccountKind;
-use crate::push::transport::HttpResponse;
+use crate::push::transport::{HttpResponse, Transport};
 use crate::vault::{self, AccountRow, Db};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::collections::HashSet;
@@ -57,6 +57,10 @@ pub struct ContainerInfo {
     pub last_sync_at: Option<i64>,
     /// The accounts it manages, in display order.
     pub account_ids: Vec<String>,
+    /// A push for one of its tokens arrived since the last synchronization.
+    pub sync_requested: bool,
+    /// An unanswered initial-transfer offer: the local accounts its server could adopt.
+    pub adoptable_account_ids: Vec<String>,
 }
 
 /// What one synchronization changed.
@@ -155,53 +159,82 @@ impl Engine {
         Ok(json.as_deref().map(policies_from_json).unwrap_or_default())
     }
 
-    /// Registers the container of `link` (finalize with a new P-384 key), stores it
-    /// with its sealed key and policies in one transaction, then runs the first
-    /// synchronization. A failed first synchronization keeps the registration and is
-    /// reported as a warning (sync again).
-    pub(crate) fn register_container(
+    /// Registration step 1 (engine lock held): the checks that need no network (the
+    /// passphrase is there when the link asks one, the container is new, the PIN the
+    /// links' policies need), a new P-384 key and the signed finalize request.
+    pub(crate) fn prepare_registration(
         &mut self,
         vk: &Key256,
         link: ContainerLink,
         mut warnings: Vec<String>,
         passphrase: Option<&str>,
         new_pin: Option<&str>,
-    ) -> Result<crate::enroll::Added> {
+    ) -> Result<RegistrationJob> {
         if link.needs_passphrase() && passphrase.is_none_or(str::is_empty) {
             return Err(Error::Container(ContainerError::PassphraseRequired));
         }
-        let exists: bool = self.db.conn_ref().query_row(
-            "SELECT EXISTS(SELECT 1 FROM containers WHERE serial = ?1)",
-            [&link.serial],
-            |r| r.get(0),
-        )?;
-        if exists {
+        if self.container_exists(&link.serial)? {
             return Err(Error::AlreadyEnrolled);
         }
         let pin_min = self.check_pin_requirement(&[], new_pin, &mut warnings)?;
         let key = ContainerKey::generate();
-        let req = protocol::finalize_request(&link, &key, &DeviceInfo::default(), passphrase)?;
-        let resp = self.post(&req)?;
+        let request = protocol::finalize_request(&link, &key, &DeviceInfo::default(), passphrase)?;
+        Ok(RegistrationJob {
+            vk: vk.clone(),
+            link,
+            warnings,
+            new_pin: new_pin
+                .zip(pin_min)
+                .map(|(p, m)| (Zeroizing::new(p.to_string()), m)),
+            key,
+            request,
+        })
+    }
+
+    fn container_exists(&self, serial: &str) -> Result<bool> {
+        Ok(self.db.conn_ref().query_row(
+            "SELECT EXISTS(SELECT 1 FROM containers WHERE serial = ?1)",
+            [serial],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Registration step 3 (engine lock held): reads the finalize answer and stores the
+    /// container (its sealed key, server, policies, and the first PIN when the link
+    /// needed one) in one transaction. The first synchronization comes next, unless an
+    /// initial-transfer offer waits for the user.
+    pub(crate) fn finish_registration(
+        &mut self,
+        job: RegistrationJob,
+        answer: Result<HttpResponse>,
+    ) -> Result<PendingRegistration> {
+        let resp = answer?;
         let policies = match protocol::parse_finalize_answer(resp.status, &resp.body) {
             Ok(p) => p,
             Err(Error::Container(ContainerError::SignatureRejected)) => {
                 let now = self.clock.now_unix_seconds();
                 return Err(Error::ContainerLinkRejected(
-                    protocol::classify_finalize_rejection(&link, now),
+                    protocol::classify_finalize_rejection(&job.link, now),
                 ));
             }
             Err(e) => return Err(e),
         };
+        // Two registrations of one link raced: the second finalize was refused above,
+        // but check again before storing.
+        if self.container_exists(&job.link.serial)? {
+            return Err(Error::AlreadyEnrolled);
+        }
         let now = self.clock.now_unix_seconds();
-        let der = key.to_pkcs8_der()?;
-        let sealed = crypto::seal(vk, &vault::container_key_aad(&link.serial), &der)?;
+        let der = job.key.to_pkcs8_der()?;
+        let sealed = crypto::seal(&job.vk, &vault::container_key_aad(&job.link.serial), &der)?;
         let (serial, url, tls) = (
-            link.serial.clone(),
-            link.server_url.clone(),
-            link.tls_verify,
+            job.link.serial.clone(),
+            job.link.server_url.clone(),
+            job.link.tls_verify,
         );
         let pj = policies_json(&policies);
-        self.store_accounts(vk, Vec::new(), new_pin.zip(pin_min), move |tx| {
+        let pin = job.new_pin.as_ref().map(|(p, m)| (p.as_str(), *m));
+        self.store_accounts(&job.vk, Vec::new(), pin, move |tx| {
             tx.execute(
                 "INSERT INTO containers (serial, server_url, tls_verify, phone_key, policies, state, registered_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'registered', ?6)",
@@ -209,24 +242,15 @@ impl Engine {
             )?;
             Ok(())
         })?;
-        log::info!("container {} registered", link.serial);
-        let account_ids = match self.sync_container(&link.serial) {
-            Ok(out) => {
-                warnings.extend(out.warnings);
-                out.added
-            }
-            Err(e) => {
-                warnings.push(format!(
-                    "the container is registered, but its first synchronization failed ({e}); synchronize it again"
-                ));
-                Vec::new()
-            }
-        };
-        Ok(crate::enroll::Added {
-            account_ids,
-            warnings,
-            batch: None,
-            container: Some(link.serial),
+        log::info!("container {} registered", job.link.serial);
+        // With `initially_add_tokens_to_container` on, the first synchronization hands
+        // every reported local account to the server: the user chooses first
+        // (`sync_container_adopting`), so the first sync waits for that answer.
+        let offer_open = !self.adoptable_accounts(&job.link.serial)?.is_empty();
+        Ok(PendingRegistration {
+            serial: job.link.serial.clone(),
+            warnings: job.warnings,
+            offer_open,
         })
     }
 
@@ -241,19 +265,20 @@ impl Engine {
         protocol::parse_challenge_answer(resp.status, &resp.body)
     }
 
-    /// What the phone reports: every account of this container and every account with
-    /// a serial that no other container holds, once per serial.
-    fn reported_tokens(&self, serial: &str) -> Result<Vec<ReportedToken>> {
+    /// What the phone reports: every account of this container, and the local accounts
+    /// the user chose to let the server adopt (`adopt`, the initial transfer), once per
+    /// serial. Accounts outside every container are reported only when chosen: with the
+    /// server's `initially_add_tokens_to_container` on, reporting one hands it over.
+    fn reported_tokens(&self, serial: &str, adopt: &[String]) -> Result<Vec<ReportedToken>> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for a in self.db.accounts()? {
             let (Some(s), Some(t)) = (a.serial.as_deref(), tokentype(a.kind)) else {
                 continue;
             };
-            if a.container_serial.as_deref().is_some_and(|c| c != serial) {
-                continue;
-            }
-            if seen.insert(s.to_string()) {
+            let ours = a.container_serial.as_deref() == Some(serial);
+            let chosen = a.container_serial.is_none() && adopt.contains(&a.id);
+            if (ours || chosen) && seen.insert(s.to_string()) {
                 out.push(ReportedToken::Serial {
                     serial: s.to_string(),
                     tokentype: t.to_string(),
@@ -263,47 +288,91 @@ impl Engine {
         Ok(out)
     }
 
-    /// Synchronizes `serial`: a fresh challenge, a fresh X25519 key, the phone's token
-    /// list, then the answer applied in one transaction (new accounts from `add`,
-    /// existing ones kept or renewed, container accounts in neither list removed,
-    /// policies and the sync time stored). A failed synchronization changes nothing,
-    /// except that a persistent ERR3002 on a container that synchronized before marks
-    /// it `transferred`.
-    pub fn sync_container(&mut self, serial: &str) -> Result<SyncOutcome> {
+    /// The local accounts the server could adopt into `serial` at its first
+    /// synchronization: an unanswered initial-transfer offer (empty once the container
+    /// synchronized, or when its policy is off).
+    pub(crate) fn adoptable_accounts(&self, serial: &str) -> Result<Vec<String>> {
+        let stored = self.stored_container(serial)?;
+        if stored.last_sync_at.is_some()
+            || stored.state != ContainerState::Registered
+            || !self.container_policies(serial)?.initially_add_tokens
+        {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .db
+            .accounts()?
+            .into_iter()
+            .filter(|a| a.container_serial.is_none() && a.serial.is_some())
+            .filter(|a| tokentype(a.kind).is_some())
+            .map(|a| a.id)
+            .collect())
+    }
+
+    /// Step 1 of a synchronization (engine lock held): the container's server and opened
+    /// key, the vault key for sealing the answer, and the token list to report (its own
+    /// accounts and the `adopt` choice of an initial-transfer offer; ids of accounts
+    /// outside the offer are ignored).
+    pub(crate) fn prepare_container_sync(
+        &mut self,
+        serial: &str,
+        adopt: &[String],
+    ) -> Result<SyncJob> {
         let vk = self.require_unlocked()?;
         let stored = self.stored_container(serial)?;
         if stored.state == ContainerState::Transferred {
             return Err(Error::ContainerTransferred(serial.to_string()));
         }
         let key = self.container_key(&vk, &stored)?;
-        let server = stored.server.clone();
-        let mut attempt = 0;
-        let answer = loop {
-            attempt += 1;
-            // Every attempt takes a fresh challenge (a used one is consumed).
-            let challenge = self.container_challenge(&server, Operation::Synchronize)?;
-            let sync_key = SyncKey::generate();
-            let tokens = self.reported_tokens(serial)?;
-            let req = protocol::sync_request(&server, &challenge, &key, &sync_key, &tokens)?;
-            let resp = self.post(&req)?;
-            match protocol::parse_sync_answer(resp.status, &resp.body, &sync_key, serial) {
-                Ok(a) => break a,
-                Err(Error::Container(ContainerError::SignatureRejected))
-                    if stored.last_sync_at.is_some() =>
-                {
-                    if attempt < 2 {
-                        continue;
-                    }
-                    self.db.conn().execute(
-                        "UPDATE containers SET state = 'transferred' WHERE serial = ?1",
-                        [serial],
-                    )?;
-                    log::warn!("container {serial} is refused persistently: marked transferred");
-                    return Err(Error::ContainerTransferred(serial.to_string()));
+        let offer = self.adoptable_accounts(serial)?;
+        let adopt: Vec<String> = adopt
+            .iter()
+            .filter(|id| offer.contains(id))
+            .cloned()
+            .collect();
+        let tokens = self.reported_tokens(serial, &adopt)?;
+        Ok(SyncJob {
+            vk,
+            server: stored.server,
+            key,
+            tokens,
+            synced_before: stored.last_sync_at.is_some(),
+        })
+    }
+
+    /// Step 3 of a synchronization (engine lock held): applies the answer [`exchange_sync`]
+    /// fetched, in one transaction (new accounts from `add`, existing ones kept or
+    /// renewed, container accounts in neither list removed, policies and the sync time
+    /// stored, the push's sync request cleared). A failed exchange changes nothing,
+    /// except that a persistent ERR3002 on a container that synchronized before marks it
+    /// `transferred`.
+    pub(crate) fn apply_container_sync(
+        &mut self,
+        job: SyncJob,
+        exchange: Result<SyncExchange>,
+    ) -> Result<SyncOutcome> {
+        self.require_not_wiped()?;
+        let serial = job.server.serial.as_str();
+        // The container may have been removed while the network step ran.
+        let stored = self.stored_container(serial)?;
+        let answer = match exchange? {
+            SyncExchange::Answer(a) => a,
+            SyncExchange::RefusedPersistently => {
+                if !job.synced_before {
+                    return Err(Error::Container(ContainerError::SignatureRejected));
                 }
-                Err(e) => return Err(e),
+                self.db.conn().execute(
+                    "UPDATE containers SET state = 'transferred' WHERE serial = ?1",
+                    [serial],
+                )?;
+                log::warn!("container {serial} is refused persistently: marked transferred");
+                return Err(Error::ContainerTransferred(serial.to_string()));
             }
         };
+        if stored.state == ContainerState::Transferred {
+            return Err(Error::ContainerTransferred(serial.to_string()));
+        }
+        let vk = job.vk;
         let now = self.clock.now_unix_seconds();
         let mut out = SyncOutcome::default();
         let existing = self.db.accounts()?;
@@ -441,7 +510,8 @@ impl Engine {
             out.added.push(r.id.clone());
         }
         tx.execute(
-            "UPDATE containers SET policies = ?2, last_sync_at = ?3 WHERE serial = ?1",
+            "UPDATE containers SET policies = ?2, last_sync_at = ?3, sync_requested = 0
+             WHERE serial = ?1",
             params![serial, policies, now],
         )?;
         crate::vault::protect_counted_attempts(&tx)?;
@@ -462,7 +532,8 @@ impl Engine {
         self.require_not_wiped()?;
         let accounts = self.db.accounts()?;
         let mut stmt = self.db.conn_ref().prepare(
-            "SELECT serial, server_url, tls_verify, policies, state, registered_at, last_sync_at
+            "SELECT serial, server_url, tls_verify, policies, state, registered_at, last_sync_at,
+                    sync_requested
              FROM containers ORDER BY registered_at, serial",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -474,12 +545,21 @@ impl Engine {
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, Option<i64>>(6)?,
+                r.get::<_, bool>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (serial, server_url, tls_verify, policies, state, registered_at, last_sync_at) =
-                row?;
+            let (
+                serial,
+                server_url,
+                tls_verify,
+                policies,
+                state,
+                registered_at,
+                last_sync_at,
+                sync_requested,
+            ) = row?;
             let account_ids = accounts
                 .iter()
                 .filter(|a| a.container_serial.as_deref() == Some(serial.as_str()))
@@ -494,7 +574,13 @@ impl Engine {
                 registered_at,
                 last_sync_at,
                 account_ids,
+                sync_requested,
+                adoptable_account_ids: Vec::new(),
             });
+        }
+        drop(stmt);
+        for c in &mut out {
+            c.adoptable_account_ids = self.adoptable_accounts(&c.serial)?;
         }
         Ok(out)
     }
@@ -573,7 +659,308 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The automatic synchronization interval in seconds (0: never automatically).
+    pub fn container_sync_interval(&self) -> Result<u64> {
+        self.require_not_wiped()?;
+        let v: Option<i64> = self.db.conn_ref().query_row(
+            "SELECT container_sync_interval FROM vault_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.map_or(DEFAULT_SYNC_INTERVAL_SECS, |v| v.max(0) as u64))
+    }
+
+    /// Sets the automatic synchronization interval (0..=a week; 0 turns it off).
+    pub fn set_container_sync_interval(&mut self, seconds: u64) -> Result<()> {
+        self.require_unlocked()?;
+        if seconds > MAX_SYNC_INTERVAL_SECS {
+            return Err(Error::InvalidArgument(format!(
+                "the container sync interval must be at most {MAX_SYNC_INTERVAL_SECS} seconds (0: never)"
+            )));
+        }
+        self.db.conn().execute(
+            "UPDATE vault_state SET container_sync_interval = ?1 WHERE id = 1",
+            [seconds as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The containers an automatic synchronization should run for now: registered ones
+    /// with no unanswered initial-transfer offer, whose server sent a push for one of
+    /// their tokens since the last synchronization, or whose last synchronization is
+    /// older than the interval; none failed an automatic attempt in the last
+    /// [`AUTO_SYNC_RETRY_SECS`]. Empty while locked (they run after the next unlock).
+    pub fn containers_due(&mut self) -> Result<Vec<String>> {
+        if self.require_unlocked().is_err() {
+            return Ok(Vec::new());
+        }
+        let interval = self.container_sync_interval()? as i64;
+        let now = self.clock.now_unix_seconds();
+        let rows: Vec<(String, Option<i64>, bool)> = {
+            let mut st = self.db.conn_ref().prepare(
+                "SELECT serial, last_sync_at, sync_requested FROM containers
+                 WHERE state = 'registered' ORDER BY registered_at, serial",
+            )?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows
+        };
+        let mut due = Vec::new();
+        for (serial, last, requested) in rows {
+            let stale = interval > 0 && last.is_none_or(|t| now.saturating_sub(t) >= interval);
+            let backing_off = self
+                .auto_sync_failures
+                .get(&serial)
+                .is_some_and(|t| now.saturating_sub(*t) < AUTO_SYNC_RETRY_SECS);
+            if (requested || stale) && !backing_off && self.adoptable_accounts(&serial)?.is_empty()
+            {
+                due.push(serial);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Records the result of an automatic attempt (a failure holds the next one back).
+    pub(crate) fn auto_sync_finished(&mut self, serial: &str, ok: bool) {
+        if ok {
+            self.auto_sync_failures.remove(serial);
+        } else {
+            let now = self.clock.now_unix_seconds();
+            self.auto_sync_failures.insert(serial.to_string(), now);
+        }
+    }
+
+    /// Step 1 of a transfer to a new phone (engine lock held): the container's server
+    /// and opened key. Refused for a container that already moved away.
+    pub(crate) fn prepare_container_transfer(&mut self, serial: &str) -> Result<TransferJob> {
+        let vk = self.require_unlocked()?;
+        let stored = self.stored_container(serial)?;
+        if stored.state == ContainerState::Transferred {
+            return Err(Error::ContainerTransferred(serial.to_string()));
+        }
+        let key = self.container_key(&vk, &stored)?;
+        Ok(TransferJob {
+            server: stored.server,
+            key,
+        })
+    }
+}
+
+/// What a transfer request takes from the vault (the opened key is wiped on drop).
+pub(crate) struct TransferJob {
+    server: ContainerServer,
+    key: ContainerKey,
+}
+
+/// A transfer link for the new phone (`request_container_transfer`).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ContainerTransfer {
+    /// The `pia://container/...` link: show it as a QR code (full screen, no screenshots).
+    pub link: String,
+    /// The server's PNG of that QR code, checked here to decode to `link` exactly; when
+    /// absent, draw the QR code from `link`.
+    pub qr_png: Option<Vec<u8>>,
+    /// Unix second after which the server refuses the link (its `time` + `ttl`).
+    pub expires_at: Option<i64>,
+    /// The new phone asks for the passphrase chosen here.
+    pub passphrase_protected: bool,
+}
+
+impl std::fmt::Debug for ContainerTransfer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The link registers a phone: it is a secret while it lives.
+        f.debug_struct("ContainerTransfer")
+            .field("link", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("passphrase_protected", &self.passphrase_protected)
+            .finish()
+    }
+}
+
+/// The protection of a transfer link: a passphrase the user chose (at least
+/// [`MIN_TRANSFER_PASSPHRASE_CHARS`] characters), or none.
+pub(crate) fn transfer_protection(passphrase: Option<&str>) -> Result<TransferProtection> {
+    match passphrase {
+        None => Ok(TransferProtection::None),
+        Some(p) if p.chars().count() < MIN_TRANSFER_PASSPHRASE_CHARS => {
+            Err(Error::InvalidArgument(format!(
+                "a transfer passphrase needs at least {MIN_TRANSFER_PASSPHRASE_CHARS} characters"
+            )))
+        }
+        Some(p) => Ok(TransferProtection::Passphrase {
+            prompt: TRANSFER_PASSPHRASE_PROMPT.to_string(),
+            response: Zeroizing::new(p.to_string()),
+        }),
+    }
+}
+
+/// Step 2 of a transfer (network, no engine lock): a fresh rollover challenge, the
+/// signed request, the transfer link checked to be for this container. The server's
+/// QR image is passed on only when it decodes to the same link.
+pub(crate) fn exchange_transfer(
+    transport: &dyn Transport,
+    job: &TransferJob,
+    protection: &TransferProtection,
+) -> Result<ContainerTransfer> {
+    let post = |req: &ContainerRequest| -> Result<HttpResponse> {
+        Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+    };
+    let req = protocol::challenge_request(&job.server, Operation::Rollover)?;
+    let resp = post(&req)?;
+    let challenge = protocol::parse_challenge_answer(resp.status, &resp.body)?;
+    let req = protocol::rollover_request(&job.server, &challenge, &job.key, protection)?;
+    let resp = post(&req)?;
+    let t = protocol::parse_rollover_answer(resp.status, &resp.body, &job.server.serial)?;
+    let qr_png = t
+        .image_png
+        .filter(|png| crate::qr_image::decode_qr(png).is_ok_and(|text| text == t.link));
+    log::info!("container {}: transfer link issued", job.server.serial);
+    Ok(ContainerTransfer {
+        expires_at: t.parsed.expires_at(),
+        passphrase_protected: t.parsed.needs_passphrase(),
+        link: t.link,
+        qr_png,
+    })
+}
+
 /// A zeroizing copy of a passphrase (kept out of logs and errors).
 pub(crate) fn passphrase(p: Option<String>) -> Option<Zeroizing<String>> {
     p.map(Zeroizing::new)
+}
+
+/// The automatic synchronization interval when the user set none: an unlock
+/// synchronizes a container whose last synchronization is older than this.
+pub const DEFAULT_SYNC_INTERVAL_SECS: u64 = 3600;
+/// The longest interval the user may set (a week); 0 turns automatic syncs off.
+pub const MAX_SYNC_INTERVAL_SECS: u64 = 7 * 86_400;
+/// After a failed automatic synchronization, the next automatic attempt waits this long
+/// (a server that is down is not asked at every unlock).
+pub const AUTO_SYNC_RETRY_SECS: i64 = 300;
+/// The prompt the new phone shows for a passphrase the user chose on the old phone.
+pub const TRANSFER_PASSPHRASE_PROMPT: &str = "Passphrase chosen on the old phone for this transfer";
+/// Shortest transfer passphrase accepted.
+pub const MIN_TRANSFER_PASSPHRASE_CHARS: usize = 4;
+
+/// What registration step 1 prepared: the key (wiped on drop), the signed finalize
+/// request, and what step 3 stores.
+pub(crate) struct RegistrationJob {
+    vk: Key256,
+    link: ContainerLink,
+    warnings: Vec<String>,
+    new_pin: Option<(Zeroizing<String>, u8)>,
+    key: ContainerKey,
+    request: ContainerRequest,
+}
+
+/// A registration stored, before its first synchronization.
+pub(crate) struct PendingRegistration {
+    serial: String,
+    warnings: Vec<String>,
+    offer_open: bool,
+}
+
+impl PendingRegistration {
+    /// The container registered.
+    pub(crate) fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The first synchronization runs now (no initial-transfer offer waits).
+    pub(crate) fn needs_first_sync(&self) -> bool {
+        !self.offer_open
+    }
+
+    /// The enrollment result, with the first synchronization's outcome when it ran (a
+    /// failure keeps the registration and becomes a warning).
+    pub(crate) fn into_added<E: std::fmt::Display>(
+        self,
+        first_sync: Option<std::result::Result<SyncOutcome, E>>,
+    ) -> crate::enroll::Added {
+        let mut warnings = self.warnings;
+        let account_ids = match first_sync {
+            Some(Ok(out)) => {
+                warnings.extend(out.warnings);
+                out.added
+            }
+            Some(Err(e)) => {
+                warnings.push(format!(
+                    "the container is registered, but its first synchronization failed ({e}); synchronize it again"
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        crate::enroll::Added {
+            account_ids,
+            warnings,
+            batch: None,
+            container: Some(self.serial),
+        }
+    }
+}
+
+/// Registration step 2 (network, no engine lock): the finalize request.
+pub(crate) fn exchange_finalize(
+    transport: &dyn Transport,
+    job: &RegistrationJob,
+) -> Result<HttpResponse> {
+    let req = &job.request;
+    Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+}
+
+/// What a synchronization took from the vault in its first step (the opened container
+/// key and the vault key are wiped on drop; `Debug` is not derived).
+pub(crate) struct SyncJob {
+    vk: Key256,
+    server: ContainerServer,
+    key: ContainerKey,
+    tokens: Vec<ReportedToken>,
+    synced_before: bool,
+}
+
+impl SyncJob {
+    /// The container this job synchronizes.
+    pub(crate) fn serial(&self) -> &str {
+        &self.server.serial
+    }
+}
+
+/// What the server answered a synchronization.
+pub(crate) enum SyncExchange {
+    /// The decrypted answer.
+    Answer(SyncAnswer),
+    /// ERR3002 twice, each time with a fresh challenge: on a container that synchronized
+    /// before, this phone is no longer the container's phone.
+    RefusedPersistently,
+}
+
+/// Step 2 of a synchronization (network, no engine lock): a fresh challenge, a fresh
+/// X25519 key, the signed token list, the answer decrypted. A signature refusal is
+/// retried once with a new challenge (a used challenge is consumed).
+pub(crate) fn exchange_sync(transport: &dyn Transport, job: &SyncJob) -> Result<SyncExchange> {
+    let post = |req: &ContainerRequest| -> Result<HttpResponse> {
+        Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+    };
+    let serial = job.serial();
+    for attempt in 1..=2 {
+        let req = protocol::challenge_request(&job.server, Operation::Synchronize)?;
+        let resp = post(&req)?;
+        let challenge = protocol::parse_challenge_answer(resp.status, &resp.body)?;
+        let sync_key = SyncKey::generate();
+        let req =
+            protocol::sync_request(&job.server, &challenge, &job.key, &sync_key, &job.tokens)?;
+        let resp = post(&req)?;
+        match protocol::parse_sync_answer(resp.status, &resp.body, &sync_key, serial) {
+            Ok(a) => return Ok(SyncExchange::Answer(a)),
+            Err(Error::Container(ContainerError::SignatureRejected))
+                if job.synced_before && attempt < 2 => {}
+            Err(Error::Container(ContainerError::SignatureRejected)) if job.synced_before => {
+                return Ok(SyncExchange::RefusedPersistently)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(SyncExchange::RefusedPersistently)
 }

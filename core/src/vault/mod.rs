@@ -585,6 +585,24 @@ mod tests {
         assert!(upgraded.state().unwrap().is_some());
     }
 
+    /// A pending challenge row for `account` received via `source`.
+    fn challenge_row(nonce: &str, account: &str, source: &str) -> ChallengeRow {
+        ChallengeRow {
+            nonce: nonce.into(),
+            account_id: account.into(),
+            title: String::new(),
+            question: String::new(),
+            presence_options: vec![],
+            decline_reasons: vec![],
+            url: String::new(),
+            sslverify: "1".into(),
+            source: source.into(),
+            received_at: 0,
+            expires_at: 100,
+            state: "pending".into(),
+        }
+    }
+
     #[test]
     fn remembered_nonces_are_bounded_and_pending_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -596,22 +614,11 @@ mod tests {
             )
             .unwrap();
         for i in 0..6 {
-            let state = if i == 5 { "pending" } else { "approved" };
-            db.insert_challenge(&ChallengeRow {
-                nonce: format!("N{i}"),
-                account_id: "a".into(),
-                title: String::new(),
-                question: String::new(),
-                presence_options: vec![],
-                decline_reasons: vec![],
-                url: String::new(),
-                sslverify: "1".into(),
-                source: "push".into(),
-                received_at: i,
-                expires_at: 100 + i,
-                state: state.into(),
-            })
-            .unwrap();
+            let mut row = challenge_row(&format!("N{i}"), "a", "push");
+            row.state = if i == 5 { "pending" } else { "approved" }.into();
+            row.received_at = i;
+            row.expires_at = 100 + i;
+            db.insert_challenge(&row).unwrap();
         }
         db.prune_challenges(0, 3).unwrap();
         let left: Vec<String> = db
@@ -633,6 +640,39 @@ mod tests {
             "older than the retention"
         );
         assert!(db.challenge("N4").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_pushed_challenge_for_a_container_token_asks_for_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("v.db")).unwrap();
+        db.conn
+            .execute_batch(
+                "INSERT INTO containers (serial, server_url, tls_verify, phone_key, registered_at)
+                 VALUES ('SMPH1', 'https://pi.example/', 1, x'00', 0);
+                 INSERT INTO accounts (id, kind, issuer, name, algorithm, digits, period, secret, sort_order, created_at, container_serial)
+                 VALUES ('in', 'push', '', '', 'SHA256', 0, 0, x'00', 0, 0, 'SMPH1'),
+                        ('out', 'push', '', '', 'SHA256', 0, 0, x'00', 1, 0, NULL);",
+            )
+            .unwrap();
+        let requested = |db: &Db| -> bool {
+            db.conn
+                .query_row(
+                    "SELECT sync_requested FROM containers WHERE serial = 'SMPH1'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        db.insert_challenge(&challenge_row("N1", "out", "push"))
+            .unwrap();
+        assert!(!requested(&db), "a push for a token outside the container");
+        db.insert_challenge(&challenge_row("N2", "in", "poll"))
+            .unwrap();
+        assert!(!requested(&db), "a poll is not a push");
+        db.insert_challenge(&challenge_row("N3", "in", "push"))
+            .unwrap();
+        assert!(requested(&db), "a push for a container token");
     }
 
     #[test]

@@ -131,13 +131,20 @@ ALTER TABLE accounts ADD COLUMN container_serial TEXT REFERENCES containers(seri
 ";
 
 /// Version 6: automatic container synchronization (issue 11). `sync_requested` is set
-/// when a push for one of the container's tokens arrives (possibly while the vault is
-/// locked) and cleared by the next successful synchronization; the vault-wide interval
+/// by a trigger, in the transaction that stores a pushed challenge for one of the
+/// container's tokens (possibly while the vault is locked), and cleared by the next
+/// successful synchronization; the vault-wide interval
 /// is how old the last synchronization may be before an unlock synchronizes again
 /// (NULL: the default, 0: never automatically).
 pub const UPGRADE_V5_TO_V6: &str = "
 ALTER TABLE containers ADD COLUMN sync_requested INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE vault_state ADD COLUMN container_sync_interval INTEGER;
+CREATE TRIGGER push_requests_container_sync AFTER INSERT ON challenges
+WHEN NEW.source = 'push'
+BEGIN
+    UPDATE containers SET sync_requested = 1
+    WHERE serial = (SELECT container_serial FROM accounts WHERE id = NEW.account_id);
+END;
 ";
 
 /// Version 7: how the vault's keys come from the device key. 1 (every vault written

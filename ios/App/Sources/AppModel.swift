@@ -1,6 +1,7 @@
 // The app's single `Authenticator` and the UI state around it: every core call goes through
 // `perform` off the main thread; the core takes every security decision, this only shows them.
-// Also import, export and the automatic-backup trigger (after every change, and back in the foreground).
+// Also import, export, the automatic-backup trigger (after every change, and back in the foreground),
+// and privacyIDEA containers (registration, sync now / due syncs, transfer link, unregister).
 import AuthenticatorCore
 import Combine
 import Foundation
@@ -24,8 +25,27 @@ struct PendingImport {
     let preview: ImportPreview
 }
 
+/// A container's first synchronization waits for the user: which of `accounts` (local accounts
+/// the server recognizes) it may adopt. Answered with `syncContainerAdopting`.
+struct AdoptionOffer: Identifiable {
+    let serial: String
+    let accounts: [Account]
+    /// The registration's warnings, shown with the offer.
+    var notes: [String] = []
+    var id: String { serial }
+}
+
+/// A transfer link on screen: a secret (whoever scans it takes the container), dropped when the
+/// vault locks. `image`: the server's QR image, or one drawn by CoreImage from the link.
+struct ShownTransfer: Identifiable {
+    let serial: String
+    let transfer: ContainerTransfer
+    let image: UIImage?
+    var id: String { serial }
+}
+
 enum Sheet: String, Identifiable {
-    case add, push, settings, enrollment
+    case add, push, settings, enrollment, adoption
     var id: String { rawValue }
 }
 
@@ -63,6 +83,20 @@ final class AppModel: ObservableObject {
     @Published private(set) var backupFolderName: String?
     /// Why the last automatic backup could not be written (nil after a good one).
     @Published private(set) var backupProblem: String?
+    @Published private(set) var containers: [Container] = []
+    /// Automatic container sync interval in seconds (0 = never automatically); nil until loaded.
+    @Published private(set) var containerSyncInterval: UInt64?
+    /// The container whose "Synchronize now" is running.
+    @Published private(set) var syncingContainer: String?
+    /// The first sync's offer (the `.adoption` sheet).
+    @Published var adoptionOffer: AdoptionOffer?
+    /// The transfer QR (a full-screen cover on the Containers screen).
+    @Published var containerTransfer: ShownTransfer?
+    /// The result of the last container action, shown on the Containers screen (inside the
+    /// Settings sheet, where the root alert cannot be presented).
+    @Published var containerNote: String?
+    /// What the last automatic container sync could not do (a banner on the Containers screen).
+    @Published var containerSyncProblems: [String] = []
 
     private let queue = DispatchQueue(label: "org.authcore.core", qos: .userInitiated, attributes: .concurrent)
     private let openLock = NSLock()
@@ -75,6 +109,9 @@ final class AppModel: ObservableObject {
     private var codesVisible = false
     private var sceneActive = true
     private var tickTimer: Timer?
+    /// One automatic container sync at a time; a request during a run asks for one more run.
+    private var containerSyncRunning = false
+    private var containerSyncAgain = false
     private static let pushTokenKey = "org.authcore.pushServiceToken"
 
     private init() {
@@ -158,6 +195,7 @@ final class AppModel: ObservableObject {
             loadAccounts()
             retryPushTokenUpdates()
             backupAfterChange()
+            syncDueContainers()
             if let link = pendingLink {
                 pendingLink = nil
                 startEnrollment(link: link)
@@ -186,8 +224,11 @@ final class AppModel: ObservableObject {
     func appForegrounded() {
         perform({ try $0.appForegrounded() }) { state in
             self.apply(state)
-            // Back on screen unlocked: write a backup that is still due.
-            if !state.locked { self.backupAfterChange() }
+            // Back on screen unlocked: write a backup that is still due, sync the containers that are due.
+            if !state.locked {
+                self.backupAfterChange()
+                self.syncDueContainers()
+            }
         }
         PushResponder.ingestDelivered()
     }
@@ -272,6 +313,8 @@ final class AppModel: ObservableObject {
             self.codes = [:]
             self.challenges = []
             self.pendingTokenUpdates = []
+            self.containers = []
+            self.adoptionOffer = nil
             self.sheet = nil
             self.lockState = state
         }
@@ -454,32 +497,72 @@ final class AppModel: ObservableObject {
         }
     }
 
-    /// `newPin` when the preview requires a PIN and none is set.
-    func confirmEnrollment(newPin: String?) {
+    /// `newPin` when the preview requires a PIN and none is set. A container link goes to
+    /// `addContainer` with the `passphrase` its prompt asked for (registration, then the first
+    /// sync, unless the server offers to adopt local accounts: then the `.adoption` sheet asks).
+    func confirmEnrollment(newPin: String?, passphrase: String? = nil) {
         guard let pending = enrollment else { return }
         busy = true
-        perform({ core -> EnrollmentResult in
-            switch pending.source {
-            case .link(let link):
-                if let pin = newPin { return try core.addWithPin(link: link, newPin: pin) }
-                return try core.add(link: link)
-            case .image(let bytes):
-                if let pin = newPin {
-                    // Decode, then set the PIN and add in one transaction.
-                    let link = try decodeQrImage(image: bytes)
-                    return try core.addWithPin(link: link, newPin: pin)
+        perform({ core -> (EnrollmentResult, AdoptionOffer?) in
+            let result: EnrollmentResult
+            if pending.preview.container != nil {
+                let link: String
+                switch pending.source {
+                case .link(let text): link = text
+                case .image(let bytes): link = try decodeQrImage(image: bytes)
                 }
-                return try core.addQrImage(image: bytes)
+                let given = passphrase.flatMap { $0.isEmpty ? nil : $0 }
+                result = try core.addContainer(link: link, passphrase: given, newPin: newPin)
+            } else {
+                switch pending.source {
+                case .link(let link):
+                    if let pin = newPin {
+                        result = try core.addWithPin(link: link, newPin: pin)
+                    } else {
+                        result = try core.add(link: link)
+                    }
+                case .image(let bytes):
+                    if let pin = newPin {
+                        // Decode, then set the PIN and add in one transaction.
+                        let link = try decodeQrImage(image: bytes)
+                        result = try core.addWithPin(link: link, newPin: pin)
+                    } else {
+                        result = try core.addQrImage(image: bytes)
+                    }
+                }
             }
-        }, onDone: { self.busy = false }) { result in
+            let offer = try Self.offer(core, serial: result.containerSerial, ids: result.adoptableAccountIds,
+                                       notes: result.warnings)
+            return (result, offer)
+        }, onDone: { self.busy = false }) { outcome in
+            let (result, offer) = outcome
             self.enrollment = nil
-            self.sheet = nil
-            let names = result.accounts.map { $0.issuer.isEmpty ? $0.name : $0.issuer }.joined(separator: ", ")
-            self.message = (["Added: \(names)"] + result.warnings).joined(separator: "\n")
+            if let offer = offer {
+                // Replaces the enrollment sheet (sheet(item:) presents the new item).
+                self.adoptionOffer = offer
+                self.sheet = .adoption
+            } else {
+                self.sheet = nil
+                let first: String
+                if let serial = result.containerSerial {
+                    first = "Registered the container \(serial): \(result.accounts.count) account(s) added."
+                } else {
+                    first = "Added: " + result.accounts.map { $0.issuer.isEmpty ? $0.name : $0.issuer }.joined(separator: ", ")
+                }
+                self.message = ([first] + result.warnings).joined(separator: "\n")
+            }
             self.refreshLock()
             self.loadAccounts()
             self.backupAfterChange()
         }
+    }
+
+    /// The offer for `ids` of `serial`, with the accounts to name; nil when there is none.
+    private static func offer(_ core: Authenticator, serial: String?, ids: [String], notes: [String] = []) throws -> AdoptionOffer? {
+        guard let serial = serial, !ids.isEmpty else { return nil }
+        var byId: [String: Account] = [:]
+        for account in try core.listAccounts() { byId[account.id] = account }
+        return AdoptionOffer(serial: serial, accounts: ids.compactMap { byId[$0] }, notes: notes)
     }
 
     func cancelEnrollment() {
@@ -605,6 +688,7 @@ final class AppModel: ObservableObject {
         pendingImport = nil
         exportDocument = nil
         exportLinks = nil
+        containerTransfer = nil
     }
 
     private static func notesText(_ title: String, _ notes: [TransferNote]) -> String? {
@@ -674,6 +758,141 @@ final class AppModel: ObservableObject {
             }
             if self.backupStatus != nil { self.loadBackupStatus() }
         }
+    }
+
+    // MARK: - Containers
+
+    func loadContainers() {
+        perform({ try $0.listContainers() }) { self.containers = $0 }
+    }
+
+    func loadContainerSyncInterval() {
+        perform({ try $0.containerSyncInterval() }) { self.containerSyncInterval = $0 }
+    }
+
+    /// 0: containers synchronize only on demand and when a push for one of their tokens arrives.
+    func setContainerSyncInterval(_ seconds: UInt64) {
+        perform({ core -> UInt64 in
+            try core.setContainerSyncInterval(seconds: seconds)
+            return try core.containerSyncInterval()
+        }) { self.containerSyncInterval = $0 }
+    }
+
+    /// After every unlock, back in the foreground unlocked, and after a push. The core decides
+    /// which containers are due (interval, a push for a container token) and does the network
+    /// calls on the worker queue; failures go to `containerSyncProblems`, never to an alert.
+    /// Runs inside a background task so a sync started just before leaving the screen finishes.
+    func syncDueContainers() {
+        containerSyncAgain = true
+        guard !containerSyncRunning else { return }
+        containerSyncRunning = true
+        runContainerSync()
+    }
+
+    private func runContainerSync() {
+        containerSyncAgain = false
+        let task = BackgroundTaskGuard(name: "org.authcore.container-sync")
+        perform({ try $0.syncDueContainers() }, interceptLock: false, onError: { error in
+            // Locked again before the run: the next unlock starts one.
+            if let coreError = error as? AuthenticatorError, case .Locked = coreError { return }
+            NSLog("container sync: %@", describe(error))
+            self.containerSyncProblems = [describe(error)]
+        }, onDone: {
+            task.end()
+            if self.containerSyncAgain { self.runContainerSync() } else { self.containerSyncRunning = false }
+        }) { reports in
+            guard !reports.isEmpty else { return }
+            let failures = reports.compactMap { report in report.error.map { "\(report.serial): \($0)" } }
+            let warnings = reports.flatMap { report in (report.result?.warnings ?? []).map { "\(report.serial): \($0)" } }
+            self.containerSyncProblems = failures + warnings
+            self.loadAccounts()
+            self.loadContainers()
+            self.backupAfterChange()
+        }
+    }
+
+    /// An offer left unanswered (e.g. the app was closed): asked again from the Containers screen.
+    func openAdoption(_ container: Container) {
+        perform({ try Self.offer($0, serial: container.serial, ids: container.adoptableAccountIds) }) { offer in
+            guard let offer = offer else { return }
+            self.adoptionOffer = offer
+            self.sheet = .adoption
+        }
+    }
+
+    /// Not now: the offer stays with the container (the Containers screen asks again).
+    func postponeAdoption() {
+        adoptionOffer = nil
+        if sheet == .adoption { sheet = nil }
+    }
+
+    /// The user's choice (`chosen` empty: decline); then the first synchronization runs.
+    /// `done` gets the text to show in the offer sheet.
+    func answerAdoption(_ offer: AdoptionOffer, chosen: [String], done: @escaping (String) -> Void) {
+        busy = true
+        perform({ try $0.syncContainerAdopting(serial: offer.serial, accountIds: chosen) }, onError: { error in
+            done(describe(error))
+            self.loadContainers()
+        }, onDone: { self.busy = false }) { result in
+            done(Self.syncText(offer.serial, result))
+            self.afterContainerChange()
+        }
+    }
+
+    /// "Synchronize now" (network). A failure may have changed the state (transferred).
+    func syncContainerNow(_ serial: String) {
+        syncingContainer = serial
+        perform({ try $0.syncContainer(serial: serial) }, onError: { error in
+            self.containerNote = describe(error)
+            self.loadContainers()
+        }, onDone: { self.syncingContainer = nil }) { result in
+            self.containerNote = Self.syncText(serial, result)
+            self.afterContainerChange()
+        }
+    }
+
+    /// Asks the server for a transfer link (`passphrase`: optional, chosen by the user). The
+    /// server's QR image when the core has one, else one drawn from the link (off the main thread).
+    func requestTransfer(_ serial: String, passphrase: String?) {
+        busy = true
+        perform({ core -> ShownTransfer in
+            let given = passphrase.flatMap { $0.isEmpty ? nil : $0 }
+            let transfer = try core.requestContainerTransfer(serial: serial, passphrase: given)
+            let image = transfer.qrPng.flatMap { UIImage(data: $0) } ?? QRCodeImage.make(transfer.link)
+            return ShownTransfer(serial: serial, transfer: transfer, image: image)
+        }, onError: { error in
+            self.containerNote = describe(error)
+            self.loadContainers()
+        }, onDone: { self.busy = false }) { self.containerTransfer = $0 }
+    }
+
+    func closeTransfer() {
+        containerTransfer = nil
+        loadContainers()
+    }
+
+    /// Unregisters on the server, then removes the container and its accounts here; for a
+    /// transferred container only the local part (the core knows which).
+    func removeContainer(_ serial: String) {
+        busy = true
+        perform({ try $0.unregisterContainer(serial: serial) }, onError: { error in
+            self.containerNote = describe(error)
+            self.loadContainers()
+        }, onDone: { self.busy = false }) { removed in
+            self.containerNote = "Removed the container \(serial) and \(removed.count) account(s) from this phone."
+            self.afterContainerChange()
+        }
+    }
+
+    private func afterContainerChange() {
+        loadAccounts()
+        loadContainers()
+        backupAfterChange()
+    }
+
+    private static func syncText(_ serial: String, _ r: SyncResult) -> String {
+        (["\(serial) synchronized: \(r.added.count) added, \(r.updated.count) updated, \(r.removed.count) removed."]
+            + r.warnings).joined(separator: "\n")
     }
 
     // MARK: - Push
@@ -819,6 +1038,14 @@ func describe(_ error: Error) -> String {
         case .PasswordRequired: return "This file is encrypted: enter its password."
         case .WrongPassword: return "This password does not open the file."
         case .InvalidFile(let reason): return "Cannot import this file: \(reason)"
+        case .PassphraseRequired: return "This container QR code needs a passphrase: enter it."
+        case .ContainerLinkRejected(let reason):
+            return "The server refused the registration: \(reason). Check the passphrase, or ask for a new QR code."
+        case .ContainerNotRegistered:
+            return "This container is no longer registered on its server. You can remove it and its accounts."
+        case .ContainerTransferred:
+            return "This container was moved to another phone. You can remove its accounts from this one."
+        case .PolicyRefused(let reason): return "Not allowed by your organization's policy: \(reason)"
         default: return "\(error)"
         }
     }

@@ -1,5 +1,6 @@
 // Push sign-in requests on iOS: notification categories, local notifications, and answers started
 // from a notification. The core verifies every payload and says which actions a challenge offers.
+// A push for a container token also asks for that container's sync (AppModel.syncDueContainers).
 import AuthenticatorCore
 import Foundation
 import UIKit
@@ -293,6 +294,8 @@ enum PushResponder {
         }) { result in
             PushNotifications.post(result.0, vaultLocked: result.1)
             model.loadPending()
+            // The core marked the container of this token (if any) for a sync; it decides what is due.
+            if !result.1 { model.syncDueContainers() }
         }
     }
 
@@ -312,6 +315,8 @@ enum PushResponder {
         }) { result in
             if !hasAlert { PushNotifications.post(result.0, vaultLocked: result.1) }
             model.loadPending()
+            // Runs in its own background task; the fetch completes now.
+            if !result.1 { model.syncDueContainers() }
             completion(.newData)
         }
     }
@@ -329,6 +334,7 @@ enum PushResponder {
                 for data in payloads { _ = try? core.receivePush(data: data) }
             }, interceptLock: false, onError: { _ in }) { _ in
                 model.loadPending()
+                if model.lockState?.locked == false { model.syncDueContainers() }
             }
         }
     }
@@ -363,6 +369,8 @@ enum PushResponder {
             finish.end()
         }) { result in
             let (challenge, vaultLocked) = result
+            // A push for a container token asks for that container's sync (the core decides).
+            if !vaultLocked { model.syncDueContainers() }
             handle(action, challenge: challenge, vaultLocked: vaultLocked,
                    deviceUnlocked: deviceUnlocked, inForeground: inForeground, finish: finish)
         }

@@ -635,6 +635,61 @@ class AuthenticatorTest {
         }
     }
 
+    // ------------------------------------------------------------------ containers against privacyIDEA
+
+    @Test
+    fun containerRegisterSyncAndUnregisterWithPrivacyIdea() {
+        val pi = PrivacyIdea.fromEnvOrSkip()
+        val app = open()
+        val policy = "kt-container-url"
+        pi.setPolicy(policy, "container", "privacyIDEA_server_url=${pi.base}/")
+        val container = pi.initContainer("alice")
+        val pin = "kc" + (100000 + SecureRandom().nextInt(900000))
+        val hotp = pi.initOtp("hotp", "alice", pin)
+        val totp = pi.initOtp("totp", "alice", pin + "t")
+        try {
+            pi.containerAdd(container, hotp)
+            val link = pi.containerRegisterLink(container)
+            val preview = app.preview(link)
+            assertEquals(container, preview.container!!.serial)
+            assertFalse(preview.container!!.needsPassphrase)
+
+            // registration runs the first synchronization
+            val r = app.addContainer(link, null, null)
+            assertEquals(container, r.containerSerial)
+            assertTrue(r.adoptableAccountIds.isEmpty())
+            val acct = r.accounts.single()
+            assertEquals(hotp, acct.serial)
+            assertEquals(container, acct.containerSerial)
+            val listed = app.listContainers().single()
+            assertEquals(ContainerState.REGISTERED, listed.state)
+            assertEquals(listOf(acct.id), listed.accountIds)
+            assertNotNull(listed.lastSyncAt)
+            assertTrue(pi.validateCheck("alice", pin + app.code(acct.id).code.value), "the synced HOTP logs in")
+
+            // the server adds a token: the next synchronization brings it
+            pi.containerAdd(container, totp)
+            val s = app.syncContainer(container)
+            assertEquals(1, s.added.size, "$s")
+            assertEquals(listOf(acct.id), s.updated)
+            val added = app.listAccounts().single { it.id == s.added.single() }
+            assertEquals(totp, added.serial)
+            assertTrue(pi.validateCheck("alice", pin + "t" + app.code(added.id).code.value), "the synced TOTP logs in")
+            assertTrue(app.syncDueContainers().isEmpty(), "just synchronized: nothing due")
+
+            // unregistering removes its accounts
+            val removed = app.unregisterContainer(container)
+            assertEquals(setOf(acct.id, added.id), removed.toSet())
+            assertTrue(app.listContainers().isEmpty())
+            assertTrue(app.listAccounts().isEmpty())
+        } finally {
+            pi.deleteContainer(container)
+            pi.deleteToken(hotp)
+            pi.deleteToken(totp)
+            pi.deletePolicy(policy)
+        }
+    }
+
     private fun pollFor(app: Authenticator, serial: String): PushChallenge {
         repeat(10) {
             app.pollChallenges().firstOrNull { it.serial == serial }?.let { return it }
@@ -647,7 +702,7 @@ class AuthenticatorTest {
 
 // ---------------------------------------------------------------------- privacyIDEA admin side
 
-class PrivacyIdea(private val base: String) {
+class PrivacyIdea(val base: String) {
     private val realm = System.getenv("PI_REALM") ?: "defrealm"
     data class PushToken(val serial: String, val link: String)
 
@@ -695,6 +750,35 @@ class PrivacyIdea(private val base: String) {
         val r = get("/validate/polltransaction?transaction_id=" + enc(txId), auth = false)
         return (Json.path(r, "result", "value") as Boolean) to (Json.path(r, "detail", "challenge_status") as? String)
     }
+
+    fun initOtp(kind: String, user: String, pin: String): String =
+        str(post("/token/init", mapOf("type" to kind, "genkey" to "1", "user" to user, "realm" to realm, "pin" to pin)), "detail", "serial")
+
+    fun initContainer(user: String): String =
+        str(post("/container/init", mapOf("type" to "smartphone", "user" to user, "realm" to realm)), "result", "value", "container_serial")
+
+    fun containerAdd(container: String, token: String) {
+        post("/container/${enc(container)}/add", mapOf("serial" to token))
+    }
+
+    fun containerRegisterLink(container: String): String =
+        str(post("/container/register/initialize", mapOf("container_serial" to container)), "result", "value", "container_url", "value")
+
+    fun deleteContainer(container: String) {
+        runCatching { request(HttpRequest.newBuilder(URI("$base/container/${enc(container)}")).DELETE(), auth = true) }
+    }
+
+    fun setPolicy(name: String, scope: String, action: String) {
+        post("/policy/${enc(name)}", mapOf("scope" to scope, "action" to action, "active" to "true"))
+    }
+
+    fun deletePolicy(name: String) {
+        runCatching { request(HttpRequest.newBuilder(URI("$base/policy/${enc(name)}")).DELETE(), auth = true) }
+    }
+
+    /** /validate/check: true when the login is accepted. */
+    fun validateCheck(user: String, pass: String): Boolean =
+        Json.path(post("/validate/check", mapOf("user" to user, "pass" to pass), auth = false), "result", "value") == true
 
     fun deleteToken(serial: String) {
         runCatching { request(HttpRequest.newBuilder(URI("$base/token/${enc(serial)}")).DELETE(), auth = true) }

@@ -1,5 +1,6 @@
 // The codes screen: every account with its current code (copied for 60 s on tap), and the entry
 // points to the other screens. Codes tick only while this screen is visible and the scene active.
+// Container accounts say which container manages them (deleting one may be refused by its policy).
 import AuthenticatorCore
 import SwiftUI
 import UIKit
@@ -48,6 +49,7 @@ struct AccountsView: View {
                 case .push: PushRequestsView()
                 case .settings: SettingsView()
                 case .enrollment: EnrollmentView()
+                case .adoption: AdoptionView()
                 }
             }
             .environmentObject(model)
@@ -82,6 +84,9 @@ private struct AccountRow: View {
             Text(account.issuer.isEmpty ? account.name : account.issuer).font(.headline)
             if !account.issuer.isEmpty {
                 Text(account.name).font(.caption).foregroundColor(.secondary)
+            }
+            if let serial = account.containerSerial {
+                Text("Managed by \(serial)").font(.caption2).foregroundColor(.accentColor)
             }
             switch account.kind {
             case .push:

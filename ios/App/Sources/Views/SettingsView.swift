@@ -1,6 +1,6 @@
 // Settings: the app PIN, biometric unlock, the app's own lock policy (idle timeout, background
-// grace), the servers still waiting for the push token, and the way to Transfer (import, export,
-// backups). The core validates and enforces all of it.
+// grace), the servers still waiting for the push token, containers (automatic sync interval, the
+// Containers screen), and the way to Transfer (import, export, backups). The core validates and enforces all of it.
 import AuthenticatorCore
 import SwiftUI
 import UIKit
@@ -12,6 +12,8 @@ struct SettingsView: View {
     private static let idleChoices: [UInt64] = [0, 60, 300, 900]
     /// Background grace choices in seconds (0 = lock as soon as the app leaves the screen).
     private static let graceChoices: [UInt64] = [0, 30, 60, 300]
+    /// Automatic container sync after unlock, in seconds (0 = never automatically).
+    private static let containerSyncChoices: [UInt64] = [0, 3_600, 21_600, 86_400]
 
     var body: some View {
         NavigationView {
@@ -87,6 +89,24 @@ struct SettingsView: View {
                             Button("Lock now") { model.lockNow() }
                         }
                     }
+                    Section(header: Text("Containers"),
+                            footer: Text("Accounts a privacyIDEA server manages on this phone. They synchronize after an unlock when due, and when a push for one of their tokens arrives.")) {
+                        if let interval = model.containerSyncInterval {
+                            Picker("Synchronize", selection: Binding(
+                                get: { interval },
+                                set: { model.setContainerSyncInterval($0) }
+                            )) {
+                                ForEach(Self.choices(Self.containerSyncChoices, current: interval), id: \.self) { seconds in
+                                    Text(Self.syncLabel(seconds)).tag(seconds)
+                                }
+                            }
+                        } else {
+                            ProgressView()
+                        }
+                        NavigationLink(destination: ContainersView().environmentObject(model)) {
+                            Text("Containers")
+                        }
+                    }
                     Section(header: Text("Import, export and backups")) {
                         NavigationLink(destination: TransferView().environmentObject(model)) {
                             Text("Transfer")
@@ -125,6 +145,16 @@ struct SettingsView: View {
             model.policyNote = nil
             model.loadAppPolicy()
             model.loadPendingTokenUpdates()
+            model.loadContainerSyncInterval()
+        }
+    }
+
+    private static func syncLabel(_ seconds: UInt64) -> String {
+        switch seconds {
+        case 0: return "Off"
+        case 3_600: return "Every hour"
+        case let s where s % 3_600 == 0: return "Every \(s / 3_600) hours"
+        default: return "Every " + duration(seconds)
         }
     }
 

@@ -713,6 +713,63 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertTrue(try app.pendingPushTokenUpdates().isEmpty)
     }
 
+    // MARK: containers against privacyIDEA
+
+    func testContainerRegisterSyncAndUnregisterWithPrivacyIdea() throws {
+        let pi = try PrivacyIdea.fromEnvOrSkip()
+        let app = try open()
+        let policy = "swift-container-url"
+        try pi.setPolicy(name: policy, scope: "container", action: "privacyIDEA_server_url=\(pi.base)/")
+        let container = try pi.initContainer(user: "alice")
+        let pin = "sc\(Int.random(in: 100_000...999_999))"
+        let hotp = try pi.initOtp(kind: "hotp", user: "alice", pin: pin)
+        let totp = try pi.initOtp(kind: "totp", user: "alice", pin: pin + "t")
+        defer {
+            pi.deleteContainer(container)
+            pi.deleteToken(serial: hotp)
+            pi.deleteToken(serial: totp)
+            pi.deletePolicy(policy)
+        }
+        try pi.containerAdd(container: container, token: hotp)
+        let link = try pi.containerRegisterLink(container: container)
+        let preview = try app.preview(link: link)
+        XCTAssertEqual(preview.container?.serial, container)
+        XCTAssertEqual(preview.container?.needsPassphrase, false)
+
+        // registration runs the first synchronization
+        let r = try app.addContainer(link: link, passphrase: nil, newPin: nil)
+        XCTAssertEqual(r.containerSerial, container)
+        XCTAssertTrue(r.adoptableAccountIds.isEmpty)
+        XCTAssertEqual(r.accounts.count, 1)
+        let acct = try XCTUnwrap(r.accounts.first)
+        XCTAssertEqual(acct.serial, hotp)
+        XCTAssertEqual(acct.containerSerial, container)
+        let listed = try app.listContainers()
+        XCTAssertEqual(listed.count, 1)
+        XCTAssertEqual(listed.first?.state, .registered)
+        XCTAssertEqual(listed.first?.accountIds, [acct.id])
+        XCTAssertNotNil(listed.first?.lastSyncAt)
+        XCTAssertTrue(try pi.validateCheck(user: "alice", pass: pin + app.code(accountId: acct.id).code.value),
+                      "the synced HOTP logs in")
+
+        // the server adds a token: the next synchronization brings it
+        try pi.containerAdd(container: container, token: totp)
+        let s = try app.syncContainer(serial: container)
+        XCTAssertEqual(s.added.count, 1, "\(s)")
+        XCTAssertEqual(s.updated, [acct.id])
+        let added = try XCTUnwrap(try app.listAccounts().first { $0.id == s.added.first })
+        XCTAssertEqual(added.serial, totp)
+        XCTAssertTrue(try pi.validateCheck(user: "alice", pass: pin + "t" + app.code(accountId: added.id).code.value),
+                      "the synced TOTP logs in")
+        XCTAssertTrue(try app.syncDueContainers().isEmpty, "just synchronized: nothing due")
+
+        // unregistering removes its accounts
+        let removed = try app.unregisterContainer(serial: container)
+        XCTAssertEqual(Set(removed), Set([acct.id, added.id]))
+        XCTAssertTrue(try app.listContainers().isEmpty)
+        XCTAssertTrue(try app.listAccounts().isEmpty)
+    }
+
     private func pollFor(_ app: Authenticator, serial: String) throws -> PushChallenge {
         for _ in 0..<10 {
             if let ch = try app.pollChallenges().first(where: { $0.serial == serial }) { return ch }
@@ -779,6 +836,51 @@ final class PrivacyIdea {
 
     func deleteToken(serial: String) {
         _ = try? call("DELETE", "/token/\(serial)", nil)
+    }
+
+    private var realm: String { ProcessInfo.processInfo.environment["PI_REALM"] ?? "defrealm" }
+
+    func initOtp(kind: String, user: String, pin: String) throws -> String {
+        let r = try call("POST", "/token/init", ["type": kind, "genkey": "1", "user": user, "realm": realm, "pin": pin])
+        guard let serial = (r["detail"] as? [String: Any])?["serial"] as? String else { throw TestError("no serial in \(r)") }
+        return serial
+    }
+
+    func initContainer(user: String) throws -> String {
+        let r = try call("POST", "/container/init", ["type": "smartphone", "user": user, "realm": realm])
+        guard let serial = ((r["result"] as? [String: Any])?["value"] as? [String: Any])?["container_serial"] as? String
+        else { throw TestError("no container_serial in \(r)") }
+        return serial
+    }
+
+    func containerAdd(container: String, token: String) throws {
+        _ = try call("POST", "/container/\(container)/add", ["serial": token])
+    }
+
+    func containerRegisterLink(container: String) throws -> String {
+        let r = try call("POST", "/container/register/initialize", ["container_serial": container])
+        let value = (r["result"] as? [String: Any])?["value"] as? [String: Any]
+        guard let link = (value?["container_url"] as? [String: Any])?["value"] as? String
+        else { throw TestError("no container_url.value in \(r)") }
+        return link
+    }
+
+    func deleteContainer(_ container: String) {
+        _ = try? call("DELETE", "/container/\(container)", nil)
+    }
+
+    func setPolicy(name: String, scope: String, action: String) throws {
+        _ = try call("POST", "/policy/\(name)", ["scope": scope, "action": action, "active": "true"])
+    }
+
+    func deletePolicy(_ name: String) {
+        _ = try? call("DELETE", "/policy/\(name)", nil)
+    }
+
+    /// /validate/check: true when the login is accepted.
+    func validateCheck(user: String, pass: String) throws -> Bool {
+        let r = try call("POST", "/validate/check", ["user": user, "pass": pass], auth: false)
+        return (r["result"] as? [String: Any])?["value"] as? Bool == true
     }
 
     private func adminToken() throws -> String {

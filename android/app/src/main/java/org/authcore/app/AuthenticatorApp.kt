@@ -1,4 +1,4 @@
-// The process's one core instance, its lifecycle-lock hooks, the push-token housekeeping and the automatic-backup trigger.
+// The process's one core instance, its lifecycle-lock hooks, the push-token housekeeping and the automatic-backup and container-sync triggers.
 package org.authcore.app
 
 import android.app.Application
@@ -147,8 +147,12 @@ class AuthenticatorApp : Application() {
                     }
                     lockEventFlow.emit(LockEvent(state, foreground))
                     // Back on screen unlocked: write a backup that is still due (for
-                    // example one a locked vault or a missing folder held back).
-                    if (foreground && !state.locked) backupAfterChange()
+                    // example one a locked vault or a missing folder held back), and
+                    // synchronize the containers that are due (ContainerSync, off the main thread).
+                    if (foreground && !state.locked) {
+                        backupAfterChange()
+                        ContainerSync.syncDue(this@AuthenticatorApp)
+                    }
                 } catch (e: CancellationException) {
                     throw e
                 } catch (e: Exception) {

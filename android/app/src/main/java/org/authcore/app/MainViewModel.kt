@@ -1,4 +1,4 @@
-// UI state and the one place the UI calls the core (always off the main thread), including import, export and backups.
+// UI state and the one place the UI calls the core (always off the main thread), including import, export, backups and containers.
 package org.authcore.app
 
 import android.app.Application
@@ -22,6 +22,8 @@ import org.authcore.Authenticator
 import org.authcore.AuthenticatorException
 import org.authcore.BackupStatus
 import org.authcore.Code
+import org.authcore.Container
+import org.authcore.ContainerTransfer
 import org.authcore.EnrollmentPreview
 import org.authcore.EnrollmentResult
 import org.authcore.ExportFormat
@@ -34,12 +36,13 @@ import org.authcore.LockState
 import org.authcore.PendingTokenUpdate
 import org.authcore.PushAnswerResult
 import org.authcore.PushChallenge
+import org.authcore.SyncResult
 import org.authcore.TransferNote
 import org.authcore.decodeQrImage
 import java.io.ByteArrayOutputStream
 import java.io.IOException
 
-enum class Screen { ACCOUNTS, ADD, SCAN, PUSH, SETTINGS, TRANSFER }
+enum class Screen { ACCOUNTS, ADD, SCAN, PUSH, SETTINGS, TRANSFER, CONTAINERS }
 
 /** What a confirmed enrollment will add: a link (QR text, deep link, pasted) or image bytes. */
 sealed interface EnrollmentSource {
@@ -58,6 +61,19 @@ class ImportPasswordPrompt(val bytes: ByteArray, val wrong: Boolean)
 /** An export waiting for the PIN (and file password): into [uri] (a created document), or
  *  as links on screen when [uri] is null (`GOOGLE`). */
 class ExportTarget(val format: ExportFormat, val uri: Uri?)
+
+/**
+ * A container's first synchronization waits for the user: which of [accounts] (local
+ * accounts the server recognizes) it may adopt. Answered with `syncContainerAdopting`.
+ */
+class AdoptionOffer(val serial: String, val accounts: List<Account>)
+
+/**
+ * A transfer link on screen: a secret (whoever scans it takes the container), dropped when
+ * the vault locks. [qr] is the server's QR image, decoded off the main thread; null when
+ * the core had none (the link is then shown as text to copy).
+ */
+class ShownTransfer(val serial: String, val transfer: ContainerTransfer, val qr: Bitmap?)
 
 /** `GOOGLE` export: one otpauth-migration link per QR code, shown one after another. */
 class ExportLinks(val links: List<String>, val leftOut: List<TransferNote>, val skipped: List<TransferNote>)
@@ -122,6 +138,19 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
     var backupFolder by mutableStateOf<String?>(null)
         private set
 
+    var containers by mutableStateOf<List<Container>>(emptyList())
+        private set
+    /** Automatic container sync interval (seconds, 0 = never); null until loaded. */
+    var containerSyncSeconds by mutableStateOf<ULong?>(null)
+        private set
+    /** The container whose "Synchronize now" is running. */
+    var syncingContainer by mutableStateOf<String?>(null)
+        private set
+    var adoptionOffer by mutableStateOf<AdoptionOffer?>(null)
+        private set
+    var containerTransfer by mutableStateOf<ShownTransfer?>(null)
+        private set
+
     var message by mutableStateOf<String?>(null)
     var screen by mutableStateOf(Screen.ACCOUNTS)
 
@@ -145,6 +174,15 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             }
         }
         viewModelScope.launch { app.challengeEvents.collect { loadPending() } }
+        // An automatic sync (ContainerSync) changed accounts or containers.
+        viewModelScope.launch {
+            ContainerSync.changes.collect {
+                if (lockState?.locked == false) {
+                    loadAccounts()
+                    loadContainers()
+                }
+            }
+        }
     }
 
     private fun <T> call(
@@ -197,6 +235,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         accounts = emptyList()
         codes = emptyMap()
         challenges = emptyList()
+        containers = emptyList()
         screen = Screen.ACCOUNTS
         call({ lockState() }) {
             applyLockState(it)
@@ -215,6 +254,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             state.wiped -> onWiped()
             state.locked -> {
                 codes = emptyMap()
+                containerTransfer = null
             }
             wasLocked != false -> {
                 loadAccounts()
@@ -234,7 +274,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** After every successful unlock: queued push-token updates, then fresh challenges. */
+    /** After every successful unlock (PIN or biometric): queued push-token updates, fresh challenges, due container syncs. */
     private fun onUnlocked(state: LockState) {
         pinError = null
         applyLockState(state)
@@ -242,6 +282,7 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             app.retryTokenUpdates()
             refreshChallenges()
             app.backupAfterChange()
+            ContainerSync.syncDue(app)
         }
     }
 
@@ -292,6 +333,8 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             accounts = emptyList()
             codes = emptyMap()
             challenges = emptyList()
+            containers = emptyList()
+            adoptionOffer = null
             lockState = it
             screen = Screen.ACCOUNTS
         }
@@ -343,11 +386,20 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
 
     // ---- settings -----------------------------------------------------------------------
 
-    /** The app's own policy and the servers still waiting for the new push token. */
-    fun loadSettings() = call({ appPolicy() to pendingPushTokenUpdates() }) { (policy, pending) ->
+    /** The app's own policy, the servers still waiting for the new push token, the container sync interval. */
+    fun loadSettings() = call({
+        Triple(appPolicy(), pendingPushTokenUpdates(), containerSyncInterval())
+    }) { (policy, pending, interval) ->
         appPolicy = policy
         pendingTokenUpdates = pending
+        containerSyncSeconds = interval
     }
+
+    /** 0: containers synchronize only on demand and when a push for one of their tokens arrives. */
+    fun chooseContainerSyncInterval(seconds: ULong) = call({
+        setContainerSyncInterval(seconds)
+        containerSyncInterval()
+    }) { containerSyncSeconds = it }
 
     /** null: never lock for inactivity. The core refuses a timeout without a PIN (PinRequired). */
     fun setIdleTimeout(seconds: ULong?) = updateAppPolicy { it.copy(idleTimeoutSeconds = seconds) }
@@ -462,8 +514,13 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    /** [newPin] when the preview requires a PIN and none is set: PIN and accounts in one transaction. */
-    fun confirmEnrollment(newPin: String?) {
+    /**
+     * [newPin] when the preview requires a PIN and none is set: PIN and accounts in one
+     * transaction. A container link goes to `addContainer` with the [passphrase] its prompt
+     * asked for (registration, then the first sync, unless the server offers to adopt local
+     * accounts: then [adoptionOffer] asks the user first).
+     */
+    fun confirmEnrollment(newPin: String?, passphrase: String? = null) {
         val pending = enrollment ?: return
         busy = true
         call({
@@ -471,16 +528,36 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
                 is EnrollmentSource.Link -> source.link
                 is EnrollmentSource.Image -> decodeQrImage(source.bytes)
             }
-            if (newPin != null) addWithPin(link, newPin) else add(link)
-        }, onDone = { busy = false }) { result: EnrollmentResult ->
+            val result = when {
+                pending.preview.container != null ->
+                    addContainer(link, passphrase?.takeIf { it.isNotEmpty() }, newPin)
+                newPin != null -> addWithPin(link, newPin)
+                else -> add(link)
+            }
+            result to offerFor(result.containerSerial, result.adoptableAccountIds)
+        }, onDone = { busy = false }) { (result: EnrollmentResult, offer) ->
             enrollment = null
             screen = Screen.ACCOUNTS
-            val added = result.accounts.joinToString { it.issuer.ifEmpty { it.name } }
-            message = (listOf("Added: $added") + result.warnings).joinToString("\n")
+            val serial = result.containerSerial
+            val lines = when {
+                serial == null -> listOf("Added: " + result.accounts.joinToString { it.issuer.ifEmpty { it.name } })
+                // The offer dialog says it is registered; only the warnings go on top of it.
+                offer != null -> emptyList()
+                else -> listOf("Registered the container $serial: ${result.accounts.size} account(s) added.")
+            }
+            message = (lines + result.warnings).joinToString("\n").ifEmpty { null }
+            adoptionOffer = offer
             refreshLock()
             loadAccounts()
             app.backupAfterChange()
         }
+    }
+
+    /** The offer for [ids] of [serial], with the accounts to name; null when there is none. */
+    private fun Authenticator.offerFor(serial: String?, ids: List<String>): AdoptionOffer? {
+        if (serial == null || ids.isEmpty()) return null
+        val byId = listAccounts().associateBy { it.id }
+        return AdoptionOffer(serial, ids.mapNotNull { byId[it] })
     }
 
     fun cancelEnrollment() {
@@ -726,6 +803,114 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
     private fun notesText(title: String, notes: List<TransferNote>): String? =
         if (notes.isEmpty()) null else "$title:\n" + notes.joinToString("\n") { "${it.entry}: ${it.reason}" }
 
+    // ---- containers ---------------------------------------------------------------------
+
+    fun openContainers() {
+        screen = Screen.CONTAINERS
+        loadContainers()
+    }
+
+    fun loadContainers() = call({ listContainers() }) { containers = it }
+
+    /** An offer left unanswered (for example the app was closed): asked again from the Containers screen. */
+    fun openAdoption(container: Container) = call({
+        offerFor(container.serial, container.adoptableAccountIds)
+    }) { adoptionOffer = it }
+
+    /** Not now: the offer stays with the container (the Containers screen asks again). */
+    fun postponeAdoption() {
+        adoptionOffer = null
+        loadContainers()
+    }
+
+    /** The user's choice ([chosen] empty: decline); then the first synchronization runs. */
+    fun answerAdoption(offer: AdoptionOffer, chosen: List<String>) {
+        busy = true
+        call(
+            { syncContainerAdopting(offer.serial, chosen) },
+            onError = { e ->
+                message = describe(e)
+                loadContainers()
+            },
+            onDone = { busy = false },
+        ) { result ->
+            adoptionOffer = null
+            message = syncText(offer.serial, result)
+            afterContainerChange()
+        }
+    }
+
+    /** "Synchronize now" (network, off the main thread). A failure may have changed the state (transferred). */
+    fun syncContainerNow(serial: String) {
+        syncingContainer = serial
+        call(
+            { syncContainer(serial) },
+            onError = { e ->
+                message = describe(e)
+                loadContainers()
+            },
+            onDone = { syncingContainer = null },
+        ) { result ->
+            message = syncText(serial, result)
+            afterContainerChange()
+        }
+    }
+
+    /**
+     * Asks the server for a transfer link ([passphrase]: optional, chosen by the user) and shows
+     * it. The server's PNG is decoded on the IO thread (BitmapFactory.decodeByteArray, null when
+     * it is not an image: https://developer.android.com/reference/android/graphics/BitmapFactory).
+     */
+    fun requestTransfer(serial: String, passphrase: String?) {
+        busy = true
+        call(
+            {
+                val transfer = requestContainerTransfer(serial, passphrase?.takeIf { it.isNotEmpty() })
+                val qr = transfer.qrPng?.let { BitmapFactory.decodeByteArray(it, 0, it.size) }
+                ShownTransfer(serial, transfer, qr)
+            },
+            onError = { e ->
+                message = describe(e)
+                loadContainers()
+            },
+            onDone = { busy = false },
+        ) { containerTransfer = it }
+    }
+
+    fun closeTransfer() {
+        containerTransfer = null
+        loadContainers()
+    }
+
+    /**
+     * Unregisters on the server, then removes the container and its accounts here; for a
+     * transferred container only the local part (the core knows which).
+     */
+    fun removeContainer(serial: String) {
+        busy = true
+        call(
+            { unregisterContainer(serial) },
+            onError = { e ->
+                message = describe(e)
+                loadContainers()
+            },
+            onDone = { busy = false },
+        ) { removed ->
+            message = "Removed the container $serial and ${removed.size} account(s) from this phone."
+            afterContainerChange()
+        }
+    }
+
+    private fun afterContainerChange() {
+        loadAccounts()
+        loadContainers()
+        app.backupAfterChange()
+    }
+
+    private fun syncText(serial: String, r: SyncResult): String =
+        (listOf("$serial synchronized: ${r.added.size} added, ${r.updated.size} updated, ${r.removed.size} removed.") +
+            r.warnings).joinToString("\n")
+
     // ---- push ---------------------------------------------------------------------------
 
     fun openPush(challengeId: String? = null) {
@@ -829,6 +1014,8 @@ class MainViewModel(application: Application) : AndroidViewModel(application) {
             PushNotifications.cancelSystemCopies(app, challenge)
             knownChallenges += challenge.id
             openPush(challenge.id)
+            // A push for a container token asks for that container's sync (the core decides).
+            if (lockState?.locked == false) ContainerSync.syncDue(app)
         }
     }
 }

@@ -31,6 +31,14 @@ fun describe(e: Throwable): String = when (e) {
     is AuthenticatorException.PasswordRequired -> "This file is encrypted: enter its password."
     is AuthenticatorException.WrongPassword -> "This password does not open the file."
     is AuthenticatorException.InvalidFile -> "Cannot import this file: ${e.reason}"
+    is AuthenticatorException.PassphraseRequired -> "This container QR code needs a passphrase: enter it."
+    is AuthenticatorException.ContainerLinkRejected ->
+        "The server refused the registration: ${e.reason}. Check the passphrase, or ask for a new QR code."
+    is AuthenticatorException.ContainerNotRegistered ->
+        "This container is no longer registered on its server. You can remove it and its accounts."
+    is AuthenticatorException.ContainerTransferred ->
+        "This container was moved to another phone. You can remove its accounts from this one."
+    is AuthenticatorException.PolicyRefused -> "Not allowed by your organization's policy: ${e.reason}"
     is KeystoreException.KeyInvalidated -> "The key was invalidated: ${e.reason}"
     is KeystoreException.Unavailable -> "Secure key storage unavailable: ${e.reason}"
     is KeystoreException.Cancelled -> "Cancelled."

@@ -1,4 +1,4 @@
-// FCM entry point: messages the app gets itself go to the core for verification; token rotations are queued in the core.
+// FCM entry point: messages the app gets itself go to the core for verification (then a due container sync); token rotations are queued in the core.
 package org.authcore.app
 
 import android.util.Log
@@ -31,6 +31,9 @@ class PushMessagingService : FirebaseMessagingService() {
             val locked = runCatching { core.lockState().locked }.getOrDefault(true)
             PushNotifications.show(this, challenge, locked)
             app.notifyChallengesChanged()
+            // A push for a container token asks for that container's sync: the core marked it
+            // in receivePush and decides; the run goes to the app's IO scope, not this thread.
+            if (!locked) ContainerSync.syncDue(app)
         } catch (e: Exception) {
             // Bad signature, expired, unknown serial...: nothing to show.
             Log.w(TAG, "push message dropped: ${describe(e)}")

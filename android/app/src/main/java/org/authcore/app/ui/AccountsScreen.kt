@@ -1,4 +1,4 @@
-// The accounts list: codes with countdowns, copy, HOTP next code, rename and delete.
+// The accounts list: codes with countdowns, copy, HOTP next code, rename and delete; container accounts say which container manages them.
 @file:OptIn(ExperimentalMaterial3Api::class, ExperimentalFoundationApi::class)
 
 package org.authcore.app.ui
@@ -141,6 +141,10 @@ private fun AccountRow(
     ) {
         Text(title, style = MaterialTheme.typography.titleMedium)
         if (account.issuer.isNotEmpty()) Text(account.name, style = MaterialTheme.typography.bodySmall)
+        // Deleting one may be refused by the container's policy: the core answers PolicyRefused (Messages.kt).
+        account.containerSerial?.let {
+            Text("Managed by $it", style = MaterialTheme.typography.labelSmall, color = MaterialTheme.colorScheme.primary)
+        }
         when (account.kind) {
             AccountKind.PUSH -> Text("Push sign-in requests", style = MaterialTheme.typography.bodyMedium)
             AccountKind.HOTP -> Row(verticalAlignment = Alignment.CenterVertically) {

@@ -1,4 +1,4 @@
-// Adding accounts: camera QR scan, QR image from the photo picker, pasted link, and the confirm dialog.
+// Adding accounts: camera QR scan, QR image from the photo picker, pasted link, and the confirm dialog (accounts, or a privacyIDEA container with its passphrase).
 @file:OptIn(ExperimentalMaterial3Api::class)
 
 package org.authcore.app.ui
@@ -189,18 +189,52 @@ private fun QrScanner(onResult: (String) -> Unit) {
 @Composable
 fun EnrollmentDialog(vm: MainViewModel, pending: PendingEnrollment) {
     val preview = pending.preview
+    val container = preview.container
     val needsPin = preview.requiresPin && vm.lockState?.hasPin != true
     var pin by remember { mutableStateOf("") }
     var repeat by remember { mutableStateOf("") }
-    val canAdd = !vm.busy && preview.accounts.any { !it.alreadyEnrolled } &&
+    var passphrase by remember { mutableStateOf("") }
+    val askPassphrase = container != null && (container.needsPassphrase || container.passphrasePrompt != null)
+    val canAdd = !vm.busy &&
+        (if (container != null) !container.needsPassphrase || passphrase.isNotEmpty() else preview.accounts.any { !it.alreadyEnrolled }) &&
         (!needsPin || (pin.isNotEmpty() && pin == repeat))
 
     AlertDialog(
         onDismissRequest = { if (!vm.busy) vm.cancelEnrollment() },
-        title = { Text(if (preview.accounts.size == 1) "Add this account?" else "Add ${preview.accounts.size} accounts?") },
+        title = {
+            Text(
+                when {
+                    container != null -> "Register this container?"
+                    preview.accounts.size == 1 -> "Add this account?"
+                    else -> "Add ${preview.accounts.size} accounts?"
+                },
+            )
+        },
         text = {
             FilterObscuredTouches()
             Column(Modifier.verticalScroll(rememberScrollState()), verticalArrangement = Arrangement.spacedBy(8.dp)) {
+                if (container != null) {
+                    Text(container.serial, fontWeight = FontWeight.Bold)
+                    Text("Server: ${container.serverUrl}", style = MaterialTheme.typography.bodySmall)
+                    if (!container.tlsVerify) {
+                        Text(
+                            "TLS certificate checks are off for this server (ssl_verify=False): anyone on the " +
+                                "network path could read and change what the server sends.",
+                            color = MaterialTheme.colorScheme.error,
+                        )
+                    }
+                    container.expiresAt?.let {
+                        Text("This QR code is valid until ${dateTimeText(it)}.", style = MaterialTheme.typography.bodySmall)
+                    }
+                    Text(
+                        "The server will add, renew and remove the accounts of this container on this phone.",
+                        style = MaterialTheme.typography.bodySmall,
+                    )
+                    if (askPassphrase) {
+                        // The server's own prompt is the label (for example "Your user store password").
+                        PasswordField(passphrase, { passphrase = it }, container.passphrasePrompt ?: "Passphrase")
+                    }
+                }
                 preview.batch?.let { Text("QR code ${it.index + 1u} of ${it.size}") }
                 preview.accounts.forEach { a ->
                     Column {
@@ -226,7 +260,10 @@ fun EnrollmentDialog(vm: MainViewModel, pending: PendingEnrollment) {
             }
         },
         confirmButton = {
-            Button(enabled = canAdd, onClick = { vm.confirmEnrollment(if (needsPin) pin else null) }) { Text("Add") }
+            Button(
+                enabled = canAdd,
+                onClick = { vm.confirmEnrollment(if (needsPin) pin else null, if (askPassphrase) passphrase else null) },
+            ) { Text(if (container != null) "Register" else "Add") }
         },
         dismissButton = {
             TextButton(enabled = !vm.busy, onClick = { vm.cancelEnrollment() }) { Text("Cancel") }

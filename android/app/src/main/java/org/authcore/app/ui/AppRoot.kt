@@ -51,7 +51,7 @@ fun AppRoot(vm: MainViewModel, activity: FragmentActivity) {
                 BackHandler(enabled = vm.screen != Screen.ACCOUNTS) {
                     vm.screen = when (vm.screen) {
                         Screen.SCAN -> Screen.ADD
-                        Screen.TRANSFER -> Screen.SETTINGS
+                        Screen.TRANSFER, Screen.CONTAINERS -> Screen.SETTINGS
                         else -> Screen.ACCOUNTS
                     }
                 }
@@ -62,8 +62,10 @@ fun AppRoot(vm: MainViewModel, activity: FragmentActivity) {
                     Screen.PUSH -> PushScreen(vm)
                     Screen.SETTINGS -> SettingsScreen(vm, activity)
                     Screen.TRANSFER -> TransferScreen(vm)
+                    Screen.CONTAINERS -> ContainersScreen(vm)
                 }
                 vm.enrollment?.let { EnrollmentDialog(vm, it) }
+                vm.adoptionOffer?.let { AdoptionDialog(vm, it) }
             }
         }
         vm.message?.let { text ->

@@ -1,4 +1,4 @@
-// Settings: PIN, biometric unlock, the app's own lock policy (idle timeout, background grace), pending push-token updates and the way to Transfer.
+// Settings: PIN, biometric unlock, the app's own lock policy (idle timeout, background grace), pending push-token updates, containers (sync interval, the way to the Containers screen) and the way to Transfer.
 @file:OptIn(ExperimentalMaterial3Api::class)
 
 package org.authcore.app.ui
@@ -46,6 +46,14 @@ private val idleChoices: List<Pair<ULong?, String>> = listOf(
     60uL to "After 1 minute",
     300uL to "After 5 minutes",
     900uL to "After 15 minutes",
+)
+
+/** Automatic container synchronization after unlock (seconds; 0 = never automatically). */
+private val containerSyncChoices: List<Pair<ULong, String>> = listOf(
+    0uL to "Off",
+    3_600uL to "Every hour",
+    21_600uL to "Every 6 hours",
+    86_400uL to "Every 24 hours",
 )
 
 /** Lock after leaving the app: the app's choices (a server may require less). */
@@ -146,6 +154,9 @@ fun SettingsScreen(vm: MainViewModel, activity: FragmentActivity) {
             PushTokenSection(vm)
 
             HorizontalDivider()
+            ContainerSection(vm)
+
+            HorizontalDivider()
             Text("Import, export and backups", style = MaterialTheme.typography.titleMedium)
             OutlinedButton(onClick = { vm.screen = Screen.TRANSFER }, modifier = Modifier.fillMaxWidth()) {
                 Text("Transfer")
@@ -243,6 +254,30 @@ private fun PushTokenSection(vm: MainViewModel) {
         onClick = { vm.retryTokenUpdatesNow() },
         modifier = Modifier.fillMaxWidth(),
     ) { Text(if (vm.retryingTokenUpdates) "Sending…" else "Retry now") }
+}
+
+/** privacyIDEA containers: how often they synchronize by themselves, and the Containers screen. */
+@Composable
+private fun ContainerSection(vm: MainViewModel) {
+    Text("Containers", style = MaterialTheme.typography.titleMedium)
+    Text(
+        "Accounts a privacyIDEA server manages on this phone. They synchronize after an unlock when due, " +
+            "and when a push for one of their tokens arrives.",
+        style = MaterialTheme.typography.bodySmall,
+    )
+    val interval = vm.containerSyncSeconds
+    if (interval == null) {
+        Text("Loading…", style = MaterialTheme.typography.bodySmall)
+    } else {
+        // A stored value that is not one of the choices stays selectable.
+        val choices = if (containerSyncChoices.any { it.first == interval }) {
+            containerSyncChoices
+        } else {
+            containerSyncChoices + (interval to "Every ${interval / 60uL} min")
+        }
+        ChoiceGroup(choices, interval, enabled = true) { vm.chooseContainerSyncInterval(it) }
+    }
+    OutlinedButton(onClick = { vm.openContainers() }, modifier = Modifier.fillMaxWidth()) { Text("Containers") }
 }
 
 @Composable
