@@ -722,15 +722,15 @@ fn a_container_link_previews_and_reads_its_passphrase_from_stdin() {
     );
 }
 
-/// A vault of schema 6 (the raw device key in the key file, written by the code before
+/// A vault of schema 5 (the raw device key in the key file, written by the code before
 /// issue 12) opens, its PIN works, and the first correct PIN re-keys it to the PRF over
 /// the same key file.
 #[test]
-fn a_schema_6_vault_and_its_key_file_still_open_and_are_rekeyed() {
+fn a_schema_5_vault_and_its_key_file_still_open_and_are_rekeyed() {
     let v = Vault::new();
     std::fs::create_dir_all(v.path.parent().unwrap()).unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/v6-pin.sqlite3"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/v5-pin.sqlite3"),
         &v.path,
     )
     .unwrap();

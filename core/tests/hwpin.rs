@@ -1,8 +1,9 @@
 //! The PIN bound to the device key (issue 12): the keystore computes a PRF and never
 //! hands out its key; everything the core stores or receives is not enough to check a
-//! PIN off the device; a vault of the old format (schema 6, raw device-key bytes) is
+//! PIN off the device; a vault of the old format (schema 5, raw device-key bytes) is
 //! re-keyed at its next unlock, or at open without a PIN. The fixtures in
-//! `tests/fixtures/` were written by the schema-6 code (main at 359f3fb) with the
+//! `tests/fixtures/` were written by the last released format (schema 5, main at
+//! 8202b3e, through its public API with fast KDF settings) with the
 //! device key `i * 7 + 3` (i = 0..32): one with PIN 246810, one without, each with one
 //! TOTP account (JBSWY3DPEHPK3PXP).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -56,8 +57,8 @@ fn first_code(a: &Authenticator) -> String {
 }
 
 #[test]
-fn a_schema_6_vault_with_a_pin_is_rekeyed_at_its_first_correct_pin() {
-    let f = fixture("v6-pin.sqlite3");
+fn a_schema_5_vault_with_a_pin_is_rekeyed_at_its_first_correct_pin() {
+    let f = fixture("v5-pin.sqlite3");
     let a = f.open();
     let s = a.lock_state().unwrap();
     assert!(s.has_pin && s.locked);
@@ -122,7 +123,7 @@ fn a_schema_6_vault_with_a_pin_is_rekeyed_at_its_first_correct_pin() {
     drop(a);
     let other = Fixture {
         keystore: TestKeystore::new(),
-        ..fixture("v6-pin.sqlite3")
+        ..fixture("v5-pin.sqlite3")
     };
     std::fs::copy(&f.path, &other.path).unwrap();
     assert!(matches!(
@@ -132,8 +133,8 @@ fn a_schema_6_vault_with_a_pin_is_rekeyed_at_its_first_correct_pin() {
 }
 
 #[test]
-fn a_schema_6_vault_without_a_pin_is_rekeyed_at_open() {
-    let f = fixture("v6-nopin.sqlite3");
+fn a_schema_5_vault_without_a_pin_is_rekeyed_at_open() {
+    let f = fixture("v5-nopin.sqlite3");
     let a = f.open();
     let s = a.lock_state().unwrap();
     assert!(!s.has_pin && !s.locked);
@@ -149,10 +150,10 @@ fn a_schema_6_vault_without_a_pin_is_rekeyed_at_open() {
 }
 
 #[test]
-fn a_schema_6_vault_whose_old_key_is_gone_is_a_keystore_error() {
+fn a_schema_5_vault_whose_old_key_is_gone_is_a_keystore_error() {
     let f = Fixture {
         keystore: TestKeystore::new(),
-        ..fixture("v6-pin.sqlite3")
+        ..fixture("v5-pin.sqlite3")
     };
     assert!(matches!(
         f.open_result(),
@@ -161,7 +162,7 @@ fn a_schema_6_vault_whose_old_key_is_gone_is_a_keystore_error() {
     // The wrong old key: the device-key check says so (no PIN attempt burnt).
     let f = Fixture {
         keystore: TestKeystore::with_legacy(vec![9u8; 32]),
-        ..fixture("v6-pin.sqlite3")
+        ..fixture("v5-pin.sqlite3")
     };
     assert!(matches!(
         f.open_result(),
