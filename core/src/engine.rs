@@ -1220,7 +1220,7 @@ mod rekey_tests {
         }
     }
 
-    /// A schema-6-style vault (written here with the old derivations) with a PIN and a
+    /// An old-format (key_scheme 1) vault (written here with the old derivations) with a PIN and a
     /// push token: the first correct PIN re-seals the server key under the new
     /// device-data key, in the re-key's transaction.
     #[test]

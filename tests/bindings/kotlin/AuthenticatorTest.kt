@@ -284,8 +284,8 @@ class AuthenticatorTest {
 
     @Test
     fun aVaultOfTheOldFormatIsRekeyedAtItsFirstCorrectPin() {
-        // Written by the schema-6 code with the raw device key i * 7 + 3 (core/tests/hwpin.rs).
-        val fixture = Path.of("core/tests/fixtures/v6-pin.sqlite3")
+        // Written by the released schema-5 code with the raw device key i * 7 + 3 (core/tests/hwpin.rs).
+        val fixture = Path.of("core/tests/fixtures/v5-pin.sqlite3")
         Files.copy(fixture, dir.resolve("old.db"))
         val keystore = MemoryKeystore(ByteArray(32) { (it * 7 + 3).toByte() })
         val app = open(keystore, "old.db")

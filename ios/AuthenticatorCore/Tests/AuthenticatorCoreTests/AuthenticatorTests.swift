@@ -359,10 +359,10 @@ final class AuthenticatorTests: XCTestCase {
     }
 
     func testAVaultOfTheOldFormatIsRekeyedAtItsFirstCorrectPin() throws {
-        // Written by the schema-6 code with the raw device key i * 7 + 3 (core/tests/hwpin.rs).
+        // Written by the released schema-5 code with the raw device key i * 7 + 3 (core/tests/hwpin.rs).
         var repo = URL(fileURLWithPath: #filePath)
         for _ in 0..<5 { repo.deleteLastPathComponent() }
-        let fixture = repo.appendingPathComponent("core/tests/fixtures/v6-pin.sqlite3")
+        let fixture = repo.appendingPathComponent("core/tests/fixtures/v5-pin.sqlite3")
         let path = dir.appendingPathComponent("old.db")
         try FileManager.default.copyItem(at: fixture, to: path)
         let keystore = MemoryKeystore(legacy: Data((0..<32).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }))
