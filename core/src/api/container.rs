@@ -220,10 +220,19 @@ impl Authenticator {
         guard(|| service::exchange_transfer(self.transport.as_ref(), &job, &protection))
     }
 
-    /// Unregisters a container on its server, then removes it and its accounts here.
-    /// Returns the removed account ids.
+    /// Unregisters a container on its server (network without the engine lock: call off
+    /// the main thread), then removes it and its accounts here in one transaction.
+    /// Refused while its `disable_client_container_unregister` policy is on; a
+    /// container that moved to another phone is removed here only. Returns the removed
+    /// account ids.
     pub fn unregister_container(&self, serial: String) -> Result<Vec<String>, AuthenticatorError> {
-        self.call(|e| e.unregister_container(&serial))
+        let _one_at_a_time = self.container_gate();
+        if let Some(job) = self.call(|e| e.prepare_unregister(&serial))? {
+            guard(|| {
+                Self::without_lock(|| service::exchange_terminate(self.transport.as_ref(), &job))
+            })?;
+        }
+        self.call(|e| e.finish_unregister(&serial))
     }
 }
 

@@ -585,44 +585,32 @@ impl Engine {
         Ok(out)
     }
 
-    /// Unregisters `serial`: terminates the registration on the server first (unless
-    /// the container was transferred away or the server no longer knows it), then
-    /// removes the container and its accounts in one transaction. Refused while the
-    /// `disable_client_container_unregister` policy is on. Returns the removed ids.
-    pub fn unregister_container(&mut self, serial: &str) -> Result<Vec<String>> {
+    /// Unregistering, step 1 (engine lock held): refused while the
+    /// `disable_client_container_unregister` policy is on; for a registered container
+    /// the opened key, so step 2 can terminate the registration on the server first.
+    /// A container that moved to another phone needs no server call (`None`).
+    pub(crate) fn prepare_unregister(&mut self, serial: &str) -> Result<Option<TransferJob>> {
         let vk = self.require_unlocked()?;
         let stored = self.stored_container(serial)?;
-        if stored.state == ContainerState::Registered {
-            if self.container_policies(serial)?.disable_unregister {
-                return Err(Error::ContainerPolicy(
-                    "disable_client_container_unregister is set for this container".into(),
-                ));
-            }
-            let key = self.container_key(&vk, &stored)?;
-            let gone = |e: &Error| {
-                matches!(
-                    e,
-                    Error::Container(
-                        ContainerError::NotRegistered | ContainerError::UnknownContainer
-                    )
-                )
-            };
-            match self.container_challenge(&stored.server, Operation::Terminate) {
-                Ok(ch) => {
-                    let req = protocol::terminate_request(&stored.server, &ch, &key)?;
-                    let resp = self.post(&req)?;
-                    match protocol::parse_terminate_answer(resp.status, &resp.body) {
-                        Ok(()) => {}
-                        Err(e) if gone(&e) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(e) if gone(&e) => {
-                    log::info!("container {serial} was already unregistered on the server")
-                }
-                Err(e) => return Err(e),
-            }
+        if stored.state != ContainerState::Registered {
+            return Ok(None);
         }
+        if self.container_policies(serial)?.disable_unregister {
+            return Err(Error::ContainerPolicy(
+                "disable_client_container_unregister is set for this container".into(),
+            ));
+        }
+        let key = self.container_key(&vk, &stored)?;
+        Ok(Some(TransferJob {
+            server: stored.server,
+            key,
+        }))
+    }
+
+    /// Unregistering, step 3 (engine lock held): removes the container and its
+    /// accounts in one transaction. Returns the removed account ids.
+    pub(crate) fn finish_unregister(&mut self, serial: &str) -> Result<Vec<String>> {
+        self.require_not_wiped()?;
         let tx = self
             .db
             .conn()
@@ -635,7 +623,9 @@ impl Engine {
             ids
         };
         tx.execute("DELETE FROM accounts WHERE container_serial = ?1", [serial])?;
-        tx.execute("DELETE FROM containers WHERE serial = ?1", [serial])?;
+        if tx.execute("DELETE FROM containers WHERE serial = ?1", [serial])? == 0 {
+            return Err(Error::NotFound(format!("container {serial}")));
+        }
         tx.commit()?;
         self.accounts_changed();
         log::info!(
@@ -748,7 +738,8 @@ impl Engine {
     }
 }
 
-/// What a transfer request takes from the vault (the opened key is wiped on drop).
+/// What a transfer request or an unregistering takes from the vault: the server and the
+/// opened key (wiped on drop).
 pub(crate) struct TransferJob {
     server: ContainerServer,
     key: ContainerKey,
@@ -823,6 +814,39 @@ pub(crate) fn exchange_transfer(
         link: t.link,
         qr_png,
     })
+}
+
+/// Unregistering, step 2 (network, no engine lock): a fresh terminate challenge and the
+/// signed terminate request. A server that no longer knows the container (ERR3001, or
+/// no such container) counts as done.
+pub(crate) fn exchange_terminate(transport: &dyn Transport, job: &TransferJob) -> Result<()> {
+    let post = |req: &ContainerRequest| -> Result<HttpResponse> {
+        Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+    };
+    let gone = |e: &Error| {
+        matches!(
+            e,
+            Error::Container(ContainerError::NotRegistered | ContainerError::UnknownContainer)
+        )
+    };
+    let serial = &job.server.serial;
+    let req = protocol::challenge_request(&job.server, Operation::Terminate)?;
+    let resp = post(&req)?;
+    let challenge = match protocol::parse_challenge_answer(resp.status, &resp.body) {
+        Ok(c) => c,
+        Err(e) if gone(&e) => {
+            log::info!("container {serial} was already unregistered on the server");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let req = protocol::terminate_request(&job.server, &challenge, &job.key)?;
+    let resp = post(&req)?;
+    match protocol::parse_terminate_answer(resp.status, &resp.body) {
+        Ok(()) => Ok(()),
+        Err(e) if gone(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A zeroizing copy of a passphrase (kept out of logs and errors).
