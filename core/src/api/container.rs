@@ -228,9 +228,8 @@ impl Authenticator {
     pub fn unregister_container(&self, serial: String) -> Result<Vec<String>, AuthenticatorError> {
         let _one_at_a_time = self.container_gate();
         if let Some(job) = self.call(|e| e.prepare_unregister(&serial))? {
-            guard(|| {
-                Self::without_lock(|| service::exchange_terminate(self.transport.as_ref(), &job))
-            })?;
+            // `guard` catches a panic here as everywhere: no lock is held.
+            guard(|| service::exchange_terminate(self.transport.as_ref(), &job))?;
         }
         self.call(|e| e.finish_unregister(&serial))
     }

@@ -104,14 +104,46 @@ struct StoredContainer {
     last_sync_at: Option<i64>,
 }
 
-impl Engine {
-    fn post(&self, req: &ContainerRequest) -> Result<HttpResponse> {
-        let body_pairs = req.pairs();
-        Ok(self
-            .transport
-            .post_form(&req.url, &body_pairs, req.verify_tls)?)
-    }
+/// POSTs a container request through `transport` (the one way every step sends).
+fn post(transport: &dyn Transport, req: &ContainerRequest) -> Result<HttpResponse> {
+    Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+}
 
+/// Takes a fresh challenge for `op` (every signed request needs its own).
+fn challenge(
+    transport: &dyn Transport,
+    server: &ContainerServer,
+    op: Operation,
+) -> Result<protocol::Challenge> {
+    let resp = post(transport, &protocol::challenge_request(server, op)?)?;
+    protocol::parse_challenge_answer(resp.status, &resp.body)
+}
+
+/// The initial-transfer offer of a container, from its stored state and the vault's
+/// accounts: while it is registered, never synchronized and its server's
+/// `initially_add_tokens_to_container` is on, every account with a serial outside all
+/// containers whose type privacyIDEA knows.
+fn offer(
+    accounts: &[AccountRow],
+    state: ContainerState,
+    last_sync_at: Option<i64>,
+    policies: &ClientPolicies,
+) -> Vec<String> {
+    if last_sync_at.is_some()
+        || state != ContainerState::Registered
+        || !policies.initially_add_tokens
+    {
+        return Vec::new();
+    }
+    accounts
+        .iter()
+        .filter(|a| a.container_serial.is_none() && a.serial.is_some())
+        .filter(|a| tokentype(a.kind).is_some())
+        .map(|a| a.id.clone())
+        .collect()
+}
+
+impl Engine {
     fn stored_container(&self, serial: &str) -> Result<StoredContainer> {
         self.db
             .conn_ref()
@@ -254,17 +286,6 @@ impl Engine {
         })
     }
 
-    /// Takes a fresh challenge for `op`.
-    fn container_challenge(
-        &self,
-        server: &ContainerServer,
-        op: Operation,
-    ) -> Result<protocol::Challenge> {
-        let req = protocol::challenge_request(server, op)?;
-        let resp = self.post(&req)?;
-        protocol::parse_challenge_answer(resp.status, &resp.body)
-    }
-
     /// What the phone reports: every account of this container, and the local accounts
     /// the user chose to let the server adopt (`adopt`, the initial transfer), once per
     /// serial. Accounts outside every container are reported only when chosen: with the
@@ -293,20 +314,13 @@ impl Engine {
     /// synchronized, or when its policy is off).
     pub(crate) fn adoptable_accounts(&self, serial: &str) -> Result<Vec<String>> {
         let stored = self.stored_container(serial)?;
-        if stored.last_sync_at.is_some()
-            || stored.state != ContainerState::Registered
-            || !self.container_policies(serial)?.initially_add_tokens
-        {
-            return Ok(Vec::new());
-        }
-        Ok(self
-            .db
-            .accounts()?
-            .into_iter()
-            .filter(|a| a.container_serial.is_none() && a.serial.is_some())
-            .filter(|a| tokentype(a.kind).is_some())
-            .map(|a| a.id)
-            .collect())
+        let policies = self.container_policies(serial)?;
+        Ok(offer(
+            &self.db.accounts()?,
+            stored.state,
+            stored.last_sync_at,
+            &policies,
+        ))
     }
 
     /// Step 1 of a synchronization (engine lock held): the container's server and opened
@@ -565,22 +579,20 @@ impl Engine {
                 .filter(|a| a.container_serial.as_deref() == Some(serial.as_str()))
                 .map(|a| a.id.clone())
                 .collect();
+            let policies = policies_from_json(&policies);
+            let state = ContainerState::parse(&state);
             out.push(ContainerInfo {
+                adoptable_account_ids: offer(&accounts, state, last_sync_at, &policies),
                 serial,
                 server_url,
                 tls_verify,
-                policies: policies_from_json(&policies),
-                state: ContainerState::parse(&state),
+                policies,
+                state,
                 registered_at,
                 last_sync_at,
                 account_ids,
                 sync_requested,
-                adoptable_account_ids: Vec::new(),
             });
-        }
-        drop(stmt);
-        for c in &mut out {
-            c.adoptable_account_ids = self.adoptable_accounts(&c.serial)?;
         }
         Ok(out)
     }
@@ -589,7 +601,7 @@ impl Engine {
     /// `disable_client_container_unregister` policy is on; for a registered container
     /// the opened key, so step 2 can terminate the registration on the server first.
     /// A container that moved to another phone needs no server call (`None`).
-    pub(crate) fn prepare_unregister(&mut self, serial: &str) -> Result<Option<TransferJob>> {
+    pub(crate) fn prepare_unregister(&mut self, serial: &str) -> Result<Option<OpenedContainer>> {
         let vk = self.require_unlocked()?;
         let stored = self.stored_container(serial)?;
         if stored.state != ContainerState::Registered {
@@ -601,7 +613,7 @@ impl Engine {
             ));
         }
         let key = self.container_key(&vk, &stored)?;
-        Ok(Some(TransferJob {
+        Ok(Some(OpenedContainer {
             server: stored.server,
             key,
         }))
@@ -687,26 +699,21 @@ impl Engine {
         }
         let interval = self.container_sync_interval()? as i64;
         let now = self.clock.now_unix_seconds();
-        let rows: Vec<(String, Option<i64>, bool)> = {
-            let mut st = self.db.conn_ref().prepare(
-                "SELECT serial, last_sync_at, sync_requested FROM containers
-                 WHERE state = 'registered' ORDER BY registered_at, serial",
-            )?;
-            let rows = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows
-        };
         let mut due = Vec::new();
-        for (serial, last, requested) in rows {
-            let stale = interval > 0 && last.is_none_or(|t| now.saturating_sub(t) >= interval);
+        for c in self.containers()? {
+            let stale = interval > 0
+                && c.last_sync_at
+                    .is_none_or(|t| now.saturating_sub(t) >= interval);
             let backing_off = self
                 .auto_sync_failures
-                .get(&serial)
+                .get(&c.serial)
                 .is_some_and(|t| now.saturating_sub(*t) < AUTO_SYNC_RETRY_SECS);
-            if (requested || stale) && !backing_off && self.adoptable_accounts(&serial)?.is_empty()
+            if c.state == ContainerState::Registered
+                && (c.sync_requested || stale)
+                && !backing_off
+                && c.adoptable_account_ids.is_empty()
             {
-                due.push(serial);
+                due.push(c.serial);
             }
         }
         Ok(due)
@@ -724,23 +731,23 @@ impl Engine {
 
     /// Step 1 of a transfer to a new phone (engine lock held): the container's server
     /// and opened key. Refused for a container that already moved away.
-    pub(crate) fn prepare_container_transfer(&mut self, serial: &str) -> Result<TransferJob> {
+    pub(crate) fn prepare_container_transfer(&mut self, serial: &str) -> Result<OpenedContainer> {
         let vk = self.require_unlocked()?;
         let stored = self.stored_container(serial)?;
         if stored.state == ContainerState::Transferred {
             return Err(Error::ContainerTransferred(serial.to_string()));
         }
         let key = self.container_key(&vk, &stored)?;
-        Ok(TransferJob {
+        Ok(OpenedContainer {
             server: stored.server,
             key,
         })
     }
 }
 
-/// What a transfer request or an unregistering takes from the vault: the server and the
-/// opened key (wiped on drop).
-pub(crate) struct TransferJob {
+/// A registered container opened for a signed request (transfer, unregistering): its
+/// server and its key (wiped on drop).
+pub(crate) struct OpenedContainer {
     server: ContainerServer,
     key: ContainerKey,
 }
@@ -792,17 +799,12 @@ pub(crate) fn transfer_protection(passphrase: Option<&str>) -> Result<TransferPr
 /// QR image is passed on only when it decodes to the same link.
 pub(crate) fn exchange_transfer(
     transport: &dyn Transport,
-    job: &TransferJob,
+    job: &OpenedContainer,
     protection: &TransferProtection,
 ) -> Result<ContainerTransfer> {
-    let post = |req: &ContainerRequest| -> Result<HttpResponse> {
-        Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
-    };
-    let req = protocol::challenge_request(&job.server, Operation::Rollover)?;
-    let resp = post(&req)?;
-    let challenge = protocol::parse_challenge_answer(resp.status, &resp.body)?;
+    let challenge = challenge(transport, &job.server, Operation::Rollover)?;
     let req = protocol::rollover_request(&job.server, &challenge, &job.key, protection)?;
-    let resp = post(&req)?;
+    let resp = post(transport, &req)?;
     let t = protocol::parse_rollover_answer(resp.status, &resp.body, &job.server.serial)?;
     let qr_png = t
         .image_png
@@ -819,10 +821,7 @@ pub(crate) fn exchange_transfer(
 /// Unregistering, step 2 (network, no engine lock): a fresh terminate challenge and the
 /// signed terminate request. A server that no longer knows the container (ERR3001, or
 /// no such container) counts as done.
-pub(crate) fn exchange_terminate(transport: &dyn Transport, job: &TransferJob) -> Result<()> {
-    let post = |req: &ContainerRequest| -> Result<HttpResponse> {
-        Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
-    };
+pub(crate) fn exchange_terminate(transport: &dyn Transport, job: &OpenedContainer) -> Result<()> {
     let gone = |e: &Error| {
         matches!(
             e,
@@ -830,9 +829,7 @@ pub(crate) fn exchange_terminate(transport: &dyn Transport, job: &TransferJob) -
         )
     };
     let serial = &job.server.serial;
-    let req = protocol::challenge_request(&job.server, Operation::Terminate)?;
-    let resp = post(&req)?;
-    let challenge = match protocol::parse_challenge_answer(resp.status, &resp.body) {
+    let challenge = match challenge(transport, &job.server, Operation::Terminate) {
         Ok(c) => c,
         Err(e) if gone(&e) => {
             log::info!("container {serial} was already unregistered on the server");
@@ -841,7 +838,7 @@ pub(crate) fn exchange_terminate(transport: &dyn Transport, job: &TransferJob) -
         Err(e) => return Err(e),
     };
     let req = protocol::terminate_request(&job.server, &challenge, &job.key)?;
-    let resp = post(&req)?;
+    let resp = post(transport, &req)?;
     match protocol::parse_terminate_answer(resp.status, &resp.body) {
         Ok(()) => Ok(()),
         Err(e) if gone(&e) => Ok(()),
@@ -930,8 +927,7 @@ pub(crate) fn exchange_finalize(
     transport: &dyn Transport,
     job: &RegistrationJob,
 ) -> Result<HttpResponse> {
-    let req = &job.request;
-    Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
+    post(transport, &job.request)
 }
 
 /// What a synchronization took from the vault in its first step (the opened container
@@ -964,18 +960,13 @@ pub(crate) enum SyncExchange {
 /// X25519 key, the signed token list, the answer decrypted. A signature refusal is
 /// retried once with a new challenge (a used challenge is consumed).
 pub(crate) fn exchange_sync(transport: &dyn Transport, job: &SyncJob) -> Result<SyncExchange> {
-    let post = |req: &ContainerRequest| -> Result<HttpResponse> {
-        Ok(transport.post_form(&req.url, &req.pairs(), req.verify_tls)?)
-    };
     let serial = job.serial();
     for attempt in 1..=2 {
-        let req = protocol::challenge_request(&job.server, Operation::Synchronize)?;
-        let resp = post(&req)?;
-        let challenge = protocol::parse_challenge_answer(resp.status, &resp.body)?;
+        let challenge = challenge(transport, &job.server, Operation::Synchronize)?;
         let sync_key = SyncKey::generate();
         let req =
             protocol::sync_request(&job.server, &challenge, &job.key, &sync_key, &job.tokens)?;
-        let resp = post(&req)?;
+        let resp = post(transport, &req)?;
         match protocol::parse_sync_answer(resp.status, &resp.body, &sync_key, serial) {
             Ok(a) => return Ok(SyncExchange::Answer(a)),
             Err(Error::Container(ContainerError::SignatureRejected))
