@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::output::{print_json, sanitize};
-use crate::prompt::{ask, confirm, ensure_unlocked, require_secret, stdin_is_tty};
+use crate::prompt::{confirm, ensure_unlocked, read_new_secret, stdin_is_tty};
 use crate::CliError;
 use authenticator_core::{Authenticator, Container, ContainerState, SyncResult};
 use serde::Serialize;
@@ -184,9 +184,7 @@ pub fn answer_offer(
             for l in &labels {
                 eprintln!("  {}", sanitize(l));
             }
-            let answer = ask("Hand them over? [y/N] ")?;
-            if answer.is_some_and(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
-            {
+            if confirm("Hand them over?")? {
                 offer.to_vec()
             } else {
                 Vec::new()
@@ -322,17 +320,12 @@ pub fn transfer(
     let containers = ctx.auth.list_containers()?;
     let serial = resolve(&containers, container)?;
     let passphrase = if with_passphrase {
-        let p = require_secret(
+        Some(read_new_secret(
             "Transfer passphrase (typed on the new phone): ",
+            "Repeat the transfer passphrase: ",
             "passphrase",
-        )?;
-        if stdin_is_tty() {
-            let again = require_secret("Repeat the transfer passphrase: ", "passphrase")?;
-            if *again != *p {
-                return Err(CliError::new("the two passphrases differ; no link was made").into());
-            }
-        }
-        Some(p)
+            "the two passphrases differ; no link was made",
+        )?)
     } else {
         None
     };

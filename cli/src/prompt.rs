@@ -57,16 +57,32 @@ pub fn require_secret(prompt: &str, what: &str) -> anyhow::Result<Zeroizing<Stri
     }
 }
 
-/// A new PIN: asked twice on a terminal, read once from stdin.
-pub fn read_new_pin() -> anyhow::Result<Zeroizing<String>> {
-    let pin = require_secret("New PIN: ", "new PIN")?;
+/// A new secret the user chooses: asked twice on a terminal (`differ` is the error
+/// when the two answers differ), read once from stdin.
+pub fn read_new_secret(
+    prompt: &str,
+    repeat_prompt: &str,
+    what: &str,
+    differ: &str,
+) -> anyhow::Result<Zeroizing<String>> {
+    let secret = require_secret(prompt, what)?;
     if stdin_is_tty() {
-        let again = require_secret("Repeat the new PIN: ", "new PIN")?;
-        if *again != *pin {
-            return Err(CliError::new("the two PINs differ; nothing was changed").into());
+        let again = require_secret(repeat_prompt, what)?;
+        if *again != *secret {
+            return Err(CliError::new(differ).into());
         }
     }
-    Ok(pin)
+    Ok(secret)
+}
+
+/// A new PIN: asked twice on a terminal, read once from stdin.
+pub fn read_new_pin() -> anyhow::Result<Zeroizing<String>> {
+    read_new_secret(
+        "New PIN: ",
+        "Repeat the new PIN: ",
+        "new PIN",
+        "the two PINs differ; nothing was changed",
+    )
 }
 
 /// Asks a yes/no question on a terminal; scripts (stdin not a terminal) are not asked

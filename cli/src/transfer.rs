@@ -4,7 +4,7 @@
 
 use crate::context::Context;
 use crate::output::{label, print_json, sanitize, AccountJson};
-use crate::prompt::{confirm, ensure_unlocked, read_secret, require_secret, stdin_is_tty};
+use crate::prompt::{confirm, ensure_unlocked, read_new_secret, require_secret};
 use crate::CliError;
 use anyhow::Context as _;
 use authenticator_core::{
@@ -262,14 +262,12 @@ pub fn export(
         Zeroizing::new(String::new())
     };
     let password = if format == ExportFormat::Aegis {
-        let p = require_secret("File password: ", "file password")?;
-        if stdin_is_tty() {
-            let again = read_secret("Repeat the file password: ")?.unwrap_or_default();
-            if *again != *p {
-                return Err(CliError::new("the two passwords differ; nothing was written").into());
-            }
-        }
-        Some(p)
+        Some(read_new_secret(
+            "File password: ",
+            "Repeat the file password: ",
+            "file password",
+            "the two passwords differ; nothing was written",
+        )?)
     } else {
         eprintln!(
             "warning: a {} export holds every secret in the clear: anyone who reads the file can make your codes",
