@@ -10,7 +10,7 @@
 //! is written back: one password slot, a fresh master key and fresh nonces every time.
 
 use super::entry::{self, Fields, SecretInput};
-use super::{ExportEntry, ImportFormat, ParsedFile, TransferError};
+use super::{ImportFormat, OtpEntry, ParsedFile, TransferError};
 use crate::otp::AccountKind;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -738,7 +738,7 @@ const SLOT_BYTES_LEN: usize = 1 + 32 + 3 * 4 + KEY_LEN;
 
 /// Writes a plain Aegis vault (`aegis-plain`): content version 3 in the clear. The file
 /// holds the secrets; push tokens are left out.
-pub fn write_plain(entries: &[ExportEntry]) -> Vec<u8> {
+pub fn write_plain(entries: &[OtpEntry]) -> Vec<u8> {
     let secrets = encoded_secrets(entries);
     // Only the system random generator failing stops a plain export (its entry UUIDs):
     // nothing is written then.
@@ -761,7 +761,7 @@ pub fn write_plain(entries: &[ExportEntry]) -> Vec<u8> {
 /// parameters. Equivalent to [`PasswordSlot::derive`] then
 /// [`write_encrypted_with_slot`].
 #[cfg(test)]
-pub fn write_encrypted(entries: &[ExportEntry], password: &str) -> Result<Vec<u8>, TransferError> {
+pub fn write_encrypted(entries: &[OtpEntry], password: &str) -> Result<Vec<u8>, TransferError> {
     write_encrypted_with_slot(entries, &PasswordSlot::derive(password)?)
 }
 
@@ -769,7 +769,7 @@ pub fn write_encrypted(entries: &[ExportEntry], password: &str) -> Result<Vec<u8
 /// master key seals the content (content version 3) and is itself sealed under the slot
 /// key, each with a fresh random nonce.
 pub fn write_encrypted_with_slot(
-    entries: &[ExportEntry],
+    entries: &[OtpEntry],
     slot: &PasswordSlot,
 ) -> Result<Vec<u8>, TransferError> {
     let mut master = Zeroizing::new([0u8; KEY_LEN]);
@@ -886,7 +886,7 @@ struct InfoOut<'a> {
 }
 
 /// Base32 without padding, as Aegis' `Base32.encode` (Guava, `omitPadding`).
-fn encoded_secrets(entries: &[ExportEntry]) -> Vec<Zeroizing<String>> {
+fn encoded_secrets(entries: &[OtpEntry]) -> Vec<Zeroizing<String>> {
     entries
         .iter()
         .map(|e| Zeroizing::new(data_encoding::BASE32_NOPAD.encode(&e.secret)))
@@ -898,7 +898,7 @@ fn entries_uuids(count: usize) -> Result<Vec<String>, TransferError> {
 }
 
 fn db_out<'a>(
-    entries: &'a [ExportEntry],
+    entries: &'a [OtpEntry],
     secrets: &'a [Zeroizing<String>],
     uuids: &'a [String],
 ) -> DbOut<'a> {

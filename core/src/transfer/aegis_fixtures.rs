@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::aegis::{self, PasswordSlot};
-use super::{detect, parse_file, ExportEntry, ImportFormat, TransferError};
+use super::{detect, parse_file, ImportFormat, OtpEntry, TransferError};
 use crate::otp::{AccountKind, Algorithm};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -273,8 +273,8 @@ fn db_with_bad_entries() -> Value {
     ]})
 }
 
-fn export_entries() -> Vec<ExportEntry> {
-    let e = |kind, issuer: &str, name: &str, algorithm, digits, period, counter| ExportEntry {
+fn export_entries() -> Vec<OtpEntry> {
+    let e = |kind, issuer: &str, name: &str, algorithm, digits, period, counter| OtpEntry {
         kind,
         issuer: issuer.into(),
         name: name.into(),
@@ -283,6 +283,8 @@ fn export_entries() -> Vec<ExportEntry> {
         digits,
         period,
         counter,
+        policy: Default::default(),
+        serial: None,
     };
     vec![
         e(
@@ -328,7 +330,7 @@ fn cheap_slot() -> PasswordSlot {
     PasswordSlot::derive_with_cost(PASSWORD, CHEAP_LOG_N, 8, 1).unwrap()
 }
 
-fn assert_same_accounts(parsed: &super::ParsedFile, expected: &[ExportEntry]) {
+fn assert_same_accounts(parsed: &super::ParsedFile, expected: &[OtpEntry]) {
     assert!(parsed.refused.is_empty(), "{:?}", parsed.refused);
     assert_eq!(parsed.entries.len(), expected.len());
     for (got, want) in parsed.entries.iter().zip(expected) {
@@ -775,7 +777,7 @@ fn encrypted_export_round_trips_with_hotp_counter() {
 #[test]
 fn push_tokens_are_left_out_of_an_export() {
     let mut entries = export_entries();
-    entries.push(ExportEntry {
+    entries.push(OtpEntry {
         kind: AccountKind::Push,
         issuer: "privacyIDEA".into(),
         name: "PIPU0001".into(),
@@ -784,6 +786,8 @@ fn push_tokens_are_left_out_of_an_export() {
         digits: 6,
         period: 30,
         counter: 0,
+        policy: Default::default(),
+        serial: None,
     });
     let parsed = parse_aegis(&aegis::write_plain(&entries), None).unwrap();
     assert_eq!(parsed.entries.len(), 4);
@@ -898,7 +902,7 @@ fn assert_uuid_v4(u: &str) {
 }
 
 /// The content as Aegis' `Vault.toJson`/`VaultEntry.toJson`/`*Info.toJson` write it.
-fn check_content_fields(db: &Value, entries: &[ExportEntry]) {
+fn check_content_fields(db: &Value, entries: &[OtpEntry]) {
     assert_eq!(db["version"], 3);
     assert_eq!(db["groups"], json!([]));
     assert_eq!(db["icons_optimized"], true);

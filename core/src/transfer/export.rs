@@ -2,7 +2,7 @@
 //! Authenticator's `otpauth-migration://offline` links, batched so each fits one QR
 //! code. (Aegis's vault format is written in `aegis.rs`.)
 
-use super::{ExportEntry, NotImported};
+use super::{NotImported, OtpEntry};
 use crate::links::{MigrationPayload, OtpParameters};
 use crate::otp::{AccountKind, Algorithm};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -21,7 +21,7 @@ fn esc(s: &str) -> String {
 
 /// The otpauth link of one account (Key URI format; Steam as `otpauth://steam/`, the
 /// form Aegis, andOTP and this core read).
-pub fn otpauth_link(e: &ExportEntry) -> Zeroizing<String> {
+pub fn otpauth_link(e: &OtpEntry) -> Zeroizing<String> {
     let kind = match e.kind {
         AccountKind::Hotp => "hotp",
         AccountKind::Steam => "steam",
@@ -53,7 +53,7 @@ pub fn otpauth_link(e: &ExportEntry) -> Zeroizing<String> {
 }
 
 /// `uri-list`: one link a line.
-pub fn write_uri_list(entries: &[ExportEntry]) -> Zeroizing<Vec<u8>> {
+pub fn write_uri_list(entries: &[OtpEntry]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::new());
     for e in entries {
         out.extend_from_slice(otpauth_link(e).as_bytes());
@@ -71,7 +71,7 @@ pub const GOOGLE_ACCOUNTS_PER_CODE: usize = 10;
 
 /// Why Google Authenticator cannot hold `e`, if it cannot. Its format has no period
 /// (always 30 s), 6 or 8 digits only, and no Steam.
-pub fn google_cannot_express(e: &ExportEntry) -> Option<String> {
+pub fn google_cannot_express(e: &OtpEntry) -> Option<String> {
     match e.kind {
         AccountKind::Steam => Some("Google Authenticator has no Steam codes".into()),
         AccountKind::Push => Some("a push token".into()),
@@ -87,7 +87,7 @@ pub fn google_cannot_express(e: &ExportEntry) -> Option<String> {
     }
 }
 
-fn google_params(e: &ExportEntry) -> OtpParameters {
+fn google_params(e: &OtpEntry) -> OtpParameters {
     OtpParameters {
         secret: e.secret.to_vec(),
         name: e.name.clone(),
@@ -119,11 +119,11 @@ fn migration_link(params: Vec<OtpParameters>, index: i32, size: i32, id: i32) ->
 /// `google`: the migration links (one per QR code), and the accounts left out with the
 /// reason. Nothing is ever mangled to fit.
 pub fn write_google(
-    entries: &[ExportEntry],
+    entries: &[OtpEntry],
     batch_id: i32,
 ) -> (Vec<Zeroizing<String>>, Vec<NotImported>) {
     let mut left_out = Vec::new();
-    let mut groups: Vec<Vec<&ExportEntry>> = Vec::new();
+    let mut groups: Vec<Vec<&OtpEntry>> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         if let Some(reason) = google_cannot_express(e) {
             left_out.push(NotImported {
@@ -168,8 +168,8 @@ mod tests {
     use super::*;
     use crate::links::{parse_link, ParsedLink};
 
-    fn entry(kind: AccountKind, name: &str, digits: u8, period: u32) -> ExportEntry {
-        ExportEntry {
+    fn entry(kind: AccountKind, name: &str, digits: u8, period: u32) -> OtpEntry {
+        OtpEntry {
             kind,
             issuer: "Ex ample&Co".into(),
             name: name.into(),
@@ -178,6 +178,8 @@ mod tests {
             digits,
             period,
             counter: 41,
+            policy: Default::default(),
+            serial: None,
         }
     }
 
@@ -206,7 +208,7 @@ mod tests {
 
     #[test]
     fn google_batches_fit_a_qr_code_and_leave_out_what_google_cannot_hold() {
-        let mut list: Vec<ExportEntry> = (0..25)
+        let mut list: Vec<OtpEntry> = (0..25)
             .map(|i| entry(AccountKind::Totp, &format!("user{i}@example.com"), 6, 30))
             .collect();
         list.push(entry(AccountKind::Totp, "period", 6, 60));

@@ -24,40 +24,6 @@ pub mod twofas;
 pub mod uri_list;
 
 use crate::links::OtpEntry;
-use crate::otp::{AccountKind, Algorithm};
-use zeroize::Zeroizing;
-
-/// One account as the export writers take it: the secret decrypted, the HOTP counter of
-/// the next code.
-pub struct ExportEntry {
-    /// TOTP, HOTP or Steam (never Push: push tokens are never exported).
-    pub kind: AccountKind,
-    /// Issuer.
-    pub issuer: String,
-    /// Account name.
-    pub name: String,
-    /// The raw shared secret.
-    pub secret: Zeroizing<Vec<u8>>,
-    /// HMAC algorithm.
-    pub algorithm: Algorithm,
-    /// Code length.
-    pub digits: u8,
-    /// TOTP period in seconds.
-    pub period: u32,
-    /// HOTP counter of the next code.
-    pub counter: u64,
-}
-
-impl std::fmt::Debug for ExportEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExportEntry")
-            .field("kind", &self.kind)
-            .field("issuer", &self.issuer)
-            .field("name", &self.name)
-            .field("secret", &"<redacted>")
-            .finish_non_exhaustive()
-    }
-}
 
 /// The export formats, as named on the CLI (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]

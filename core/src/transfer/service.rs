@@ -2,7 +2,7 @@
 //! (duplicates skipped) and stored in one transaction; an export reads the vault after a
 //! fresh PIN (or biometric) check, leaves managed accounts out, and writes the format.
 
-use super::{export, parse_file, ExportEntry, ExportFormat, ImportFormat, NotImported, ParsedFile};
+use super::{export, parse_file, ExportFormat, ImportFormat, NotImported, ParsedFile};
 use crate::crypto;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -256,7 +256,7 @@ impl Engine {
                 });
                 continue;
             }
-            entries.push(ExportEntry {
+            entries.push(OtpEntry {
                 kind: a.kind,
                 issuer: a.issuer.clone(),
                 name: a.name.clone(),
@@ -265,6 +265,8 @@ impl Engine {
                 digits: a.digits,
                 period: a.period,
                 counter: a.counter,
+                policy: Default::default(),
+                serial: None,
             });
         }
         let mut left_out = Vec::new();
