@@ -124,21 +124,11 @@ fn read_entries(root: &Value) -> Result<ParsedFile, TransferError> {
     let Value::Array(items) = root else {
         return Err(malformed("the backup is not a JSON array of entries"));
     };
-    let mut out = ParsedFile::default();
-    for (i, item) in items.iter().enumerate() {
-        let position = i.saturating_add(1);
-        match item {
-            Value::Object(o) => {
-                let (label, outcome) = read_entry(o, position);
-                out.push(label, outcome);
-            }
-            _ => out.push(
-                format!("entry {position}"),
-                Err("not an andOTP entry (not a JSON object)".into()),
-            ),
-        }
-    }
-    Ok(out)
+    Ok(ParsedFile::read_objects(
+        items.iter().enumerate(),
+        "an andOTP entry",
+        read_entry,
+    ))
 }
 
 /// Issuer and account name from andOTP's `issuer` and `label`: the label may repeat

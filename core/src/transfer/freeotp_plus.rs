@@ -65,21 +65,11 @@ pub fn parse(bytes: &[u8], password: Option<&str>) -> Result<ParsedFile, Transfe
         .collect();
     indexed.sort_by_key(|(listed, i, _)| (*listed, *i));
 
-    let mut out = ParsedFile::default();
-    for (_, i, token) in indexed {
-        let position = i.saturating_add(1);
-        match token {
-            Value::Object(o) => {
-                let (label, outcome) = read_token(o, position);
-                out.push(label, outcome);
-            }
-            _ => out.push(
-                format!("entry {position}"),
-                Err("not a FreeOTP+ token (not a JSON object)".into()),
-            ),
-        }
-    }
-    Ok(out)
+    Ok(ParsedFile::read_objects(
+        indexed.into_iter().map(|(_, i, token)| (i, token)),
+        "a FreeOTP+ token",
+        read_token,
+    ))
 }
 
 fn text<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

@@ -24,6 +24,7 @@ pub mod twofas;
 pub mod uri_list;
 
 use crate::links::OtpEntry;
+use serde_json::{Map, Value};
 
 /// The export formats, as named on the CLI (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -146,6 +147,31 @@ impl ParsedFile {
                 reason,
             }),
         }
+    }
+
+    /// Reads the entries of a JSON export, in the order given, each with its 0-based
+    /// index in the file: an object goes to `read` (which labels it and gives its
+    /// outcome), anything else is refused as "not {what} (not a JSON object)".
+    pub fn read_objects<'a>(
+        items: impl IntoIterator<Item = (usize, &'a Value)>,
+        what: &str,
+        read: impl Fn(&Map<String, Value>, usize) -> (String, Result<OtpEntry, String>),
+    ) -> Self {
+        let mut out = Self::default();
+        for (i, item) in items {
+            let position = i.saturating_add(1);
+            match item {
+                Value::Object(o) => {
+                    let (label, outcome) = read(o, position);
+                    out.push(label, outcome);
+                }
+                _ => out.push(
+                    format!("entry {position}"),
+                    Err(format!("not {what} (not a JSON object)")),
+                ),
+            }
+        }
+        out
     }
 
     /// Records an entry left out on purpose.

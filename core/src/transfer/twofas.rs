@@ -107,21 +107,11 @@ pub fn parse(bytes: &[u8], password: Option<&str>) -> Result<ParsedFile, Transfe
         (pos, *i)
     });
 
-    let mut out = ParsedFile::default();
-    for (i, service) in ordered {
-        let position = i.saturating_add(1);
-        match service {
-            Value::Object(s) => {
-                let (label, outcome) = read_service(s, position);
-                out.push(label, outcome);
-            }
-            _ => out.push(
-                format!("entry {position}"),
-                Err("not a 2FAS service (not a JSON object)".into()),
-            ),
-        }
-    }
-    Ok(out)
+    Ok(ParsedFile::read_objects(
+        ordered,
+        "a 2FAS service",
+        read_service,
+    ))
 }
 
 fn read_service(s: &Map<String, Value>, position: usize) -> (String, Result<OtpEntry, String>) {
