@@ -544,7 +544,6 @@ impl Engine {
     /// Every stored container, with the ids of its accounts.
     pub fn containers(&self) -> Result<Vec<ContainerInfo>> {
         self.require_not_wiped()?;
-        let accounts = self.db.accounts()?;
         let mut stmt = self.db.conn_ref().prepare(
             "SELECT serial, server_url, tls_verify, policies, state, registered_at, last_sync_at,
                     sync_requested
@@ -562,6 +561,12 @@ impl Engine {
                 r.get::<_, bool>(7)?,
             ))
         })?;
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            // Every unlock asks what is due: a vault without containers reads nothing more.
+            return Ok(Vec::new());
+        }
+        let accounts = self.db.accounts()?;
         let mut out = Vec::new();
         for row in rows {
             let (
@@ -573,7 +578,7 @@ impl Engine {
                 registered_at,
                 last_sync_at,
                 sync_requested,
-            ) = row?;
+            ) = row;
             let account_ids = accounts
                 .iter()
                 .filter(|a| a.container_serial.as_deref() == Some(serial.as_str()))
