@@ -549,55 +549,34 @@ impl Engine {
                     sync_requested
              FROM containers ORDER BY registered_at, serial",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, bool>(7)?,
-            ))
-        })?;
-        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        if rows.is_empty() {
+        let mut out = stmt
+            .query_map([], |r| {
+                Ok(ContainerInfo {
+                    serial: r.get(0)?,
+                    server_url: r.get(1)?,
+                    tls_verify: r.get(2)?,
+                    policies: policies_from_json(&r.get::<_, String>(3)?),
+                    state: ContainerState::parse(&r.get::<_, String>(4)?),
+                    registered_at: r.get(5)?,
+                    last_sync_at: r.get(6)?,
+                    sync_requested: r.get(7)?,
+                    account_ids: Vec::new(),
+                    adoptable_account_ids: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if out.is_empty() {
             // Every unlock asks what is due: a vault without containers reads nothing more.
-            return Ok(Vec::new());
+            return Ok(out);
         }
         let accounts = self.db.accounts()?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (
-                serial,
-                server_url,
-                tls_verify,
-                policies,
-                state,
-                registered_at,
-                last_sync_at,
-                sync_requested,
-            ) = row;
-            let account_ids = accounts
+        for c in &mut out {
+            c.account_ids = accounts
                 .iter()
-                .filter(|a| a.container_serial.as_deref() == Some(serial.as_str()))
+                .filter(|a| a.container_serial.as_deref() == Some(c.serial.as_str()))
                 .map(|a| a.id.clone())
                 .collect();
-            let policies = policies_from_json(&policies);
-            let state = ContainerState::parse(&state);
-            out.push(ContainerInfo {
-                adoptable_account_ids: offer(&accounts, state, last_sync_at, &policies),
-                serial,
-                server_url,
-                tls_verify,
-                policies,
-                state,
-                registered_at,
-                last_sync_at,
-                account_ids,
-                sync_requested,
-            });
+            c.adoptable_account_ids = offer(&accounts, c.state, c.last_sync_at, &c.policies);
         }
         Ok(out)
     }
